@@ -1,0 +1,50 @@
+import GmemModel
+
+/// Prints a Program as a canonical `.gmf` scenario: `parse(print(p)) == p` for every program.
+public enum ScenarioPrinter {
+    public static func print(_ p: Program, comments: [String] = []) -> String {
+        var out = "gmemfuzz 1\n"
+        for c in comments { out += "# \(c)\n" }
+        out += "profile \(p.config.profile.rawValue)\n"
+        for v in p.config.plus.variants { out += "variant +\(v.name)\n" }
+        for v in p.config.minus.variants { out += "variant -\(v.name)\n" }
+        for op in p.ops { out += line(op) + "\n" }
+        if let s = p.schedule { out += scheduleLine(s) + "\n" }
+        return out
+    }
+
+    public static func scheduleLine(_ s: Schedule) -> String {
+        switch s {
+        case .steps(let st): "schedule steps=" + st.map(String.init).joined(separator: ",")
+        case .pct(let seed, let depth): "schedule pct seed=\(seed) depth=\(depth)"
+        }
+    }
+
+    /// One op as a scenario line (without the trailing newline).
+    public static func line(_ op: Op, withExpectation: Bool = true) -> String {
+        var s = op.thread != 0 ? "t\(op.thread): " : ""
+        s += op.kind.name
+        for (i, k) in op.kind.schema.keys.enumerated() {
+            let v = op.args[i]
+            if v == Op.absent { continue }
+            if let d = k.defaultValue, v == d { continue }
+            if case .word = k.type { s += " \(k.name)"; continue }
+            s += " \(k.name)=\(value(v, k.type))"
+        }
+        if withExpectation, let e = op.expect { s += " => \(e.text)" }
+        return s
+    }
+
+    public static func value(_ v: Int, _ type: ArgType) -> String {
+        switch type {
+        case .handle, .number, .bool: String(v)
+        case .byte: "0x" + String(v, radix: 16).leftPad(2)
+        case .choice(let names): names.indices.contains(v) ? names[v] : String(v)
+        case .flags(let names):
+            names.indices.filter { v & (1 << $0) != 0 }.map { names[$0] }.joined(separator: ",")
+        case .source:
+            v == 0 ? "none" : v == 1 ? "anon" : "gmem:\((v - 2) >> 16):\((v - 2) & 0xffff)"
+        case .word: ""
+        }
+    }
+}

@@ -1,0 +1,200 @@
+/// VM types (KVM_CREATE_VM type argument).
+public enum VMType: String, Sendable, CaseIterable {
+    case sw   // KVM_X86_SW_PROTECTED_VM
+    case tdx  // KVM_X86_TDX_VM (issue 3)
+}
+
+/// guest_memfd creation flags (GUEST_MEMFD_FLAG_*).
+public struct GmemFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let mmap = GmemFlags(rawValue: 1)          // GUEST_MEMFD_FLAG_MMAP
+    public static let initShared = GmemFlags(rawValue: 2)    // GUEST_MEMFD_FLAG_INIT_SHARED
+}
+
+public enum HugeSize: Int, Sendable, CaseIterable {
+    case none = 0, h2m, h1g
+    public var name: String { ["none", "2m", "1g"][rawValue] }
+}
+
+/// KVM_FILTER_PRIVATE / KVM_FILTER_SHARED (enum kvm_gfn_range_filter).
+public struct AttrFilter: OptionSet, Sendable {
+    public var rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let privateOnly = AttrFilter(rawValue: 1)
+    public static let sharedOnly = AttrFilter(rawValue: 2)
+    public static let both: AttrFilter = [.privateOnly, .sharedOnly]
+}
+
+/// A stage-2 leaf (SPTE). `ref.frame` is the HPA; for TDX the mirror root keeps its own table.
+public struct SPTE {
+    public var isPrivate: Bool
+    public var level: Int          // 0 = 4K, 1 = 2M, 2 = 1G
+    public var ref: FrameRef
+    /// The memslot it was faulted through, and whether the frame came from guest_memfd.
+    public var slotID: Int
+    public var gmemBacked: Bool
+}
+
+/// kvm->mmu_invalidate_{in_progress,seq,range_start,range_end}.
+public struct InvalidationState {
+    public var inProgress = 0
+    public var seq = 0
+    /// INVALID_GPA (-1) when no range has been added since the last end.
+    public var rangeStart = -1
+    public var rangeEnd = -1
+
+    /// mmu_invalidate_retry_gfn()
+    func retry(seq snap: Int, gfn: Int) -> Bool {
+        if inProgress > 0 && rangeStart >= 0 && gfn >= rangeStart && gfn < rangeEnd { return true }
+        return seq != snap
+    }
+}
+
+public final class VCPU {
+    public let id: Int
+    public unowned let vm: VM
+    init(id: Int, vm: VM) { self.id = id; self.vm = vm }
+}
+
+/// struct kvm.
+public final class VM {
+    public let id: Int
+    public let type: VMType
+    public let slotsLock: ModelLock
+    public let mmuLock: ModelLock
+    public internal(set) var slots: [Int: Memslot] = [:]
+    /// Direct (shared, or all for non-TDX) root: gfn -> leaf.
+    public internal(set) var spte: [Int: SPTE] = [:]
+    public internal(set) var inval = InvalidationState()
+    /// Per-VM attributes (mainline kvm->mem_attr_array): gfns with PRIVATE set.
+    public internal(set) var privateGfns: Set<Int> = []
+    /// References: the VM fd plus one per guest_memfd file (kvm_get_kvm in kvm_gmem_create).
+    public internal(set) var fdOpen = true
+    public internal(set) var gmemRefs = 0
+    public internal(set) var destroyed = false
+    /// KVM_BUG_ON / kvm_vm_bugged.
+    public internal(set) var bugged = false
+    public internal(set) var vcpus: [Int] = []
+    public let ops: VendorOps
+
+    init(id: Int, type: VMType, ops: VendorOps) {
+        self.id = id
+        self.type = type
+        self.ops = ops
+        slotsLock = ModelLock(.slotsLock, "slots_lock(vm\(id))")
+        mmuLock = ModelLock(.mmuLock, "mmu_lock(vm\(id))")
+    }
+
+    /// kvm_arch_has_private_mem()
+    public var hasPrivateMem: Bool { true }
+
+    func slot(forGfn gfn: Int) -> Memslot? {
+        for s in slots.values where gfn >= s.baseGfn && gfn < s.baseGfn + s.npages { return s }
+        return nil
+    }
+}
+
+/// struct kvm_memory_slot bound to a guest_memfd range.
+public final class Memslot {
+    public let id: Int
+    public let vmID: Int
+    public let baseGfn: Int
+    public let npages: Int
+    /// slot->gmem.file (nulled by kvm_gmem_release), slot->gmem.pgoff.
+    public internal(set) var file: GmemFile?
+    public let pgoff: Int
+    /// KVM_MEMSLOT_GMEM_ONLY: shared faults are also served by guest_memfd.
+    public let gmemOnly: Bool
+    /// The separate shared backing (userspace_addr memory) for slots that are not gmem-only:
+    /// anonymous pages faulted in on first shared access.
+    public internal(set) var sharedBacking: [Int: Folio] = [:]
+    public internal(set) var deleted = false
+    /// Stand-in for the kmalloc'ed struct: freed at deletion, written by kvm_gmem_release through
+    /// any stale binding (gmem B13 becomes a real use-after-free).
+    let raw: UnsafeMutableRawPointer
+
+    init(id: Int, vmID: Int, baseGfn: Int, npages: Int, file: GmemFile, pgoff: Int, gmemOnly: Bool) {
+        self.id = id
+        self.vmID = vmID
+        self.baseGfn = baseGfn
+        self.npages = npages
+        self.file = file
+        self.pgoff = pgoff
+        self.gmemOnly = gmemOnly
+        raw = .allocate(byteCount: 64, alignment: 8)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+    }
+
+    /// kvm_gmem_get_index()
+    @inline(__always) public func index(of gfn: Int) -> Int { gfn - baseGfn + pgoff }
+    @inline(__always) public func gfn(of index: Int) -> Int { index - pgoff + baseGfn }
+    public func contains(gfn: Int) -> Bool { gfn >= baseGfn && gfn < baseGfn + npages }
+}
+
+/// struct gmem_inode: the memory itself.
+public final class GmemInode {
+    public let id: Int
+    public let sizePages: Int
+    public let flags: GmemFlags
+    public let huge: HugeSize
+    public internal(set) var filemap: [Folio?]
+    public internal(set) var attrs: AttrTree
+    public let invalidateLock: ModelLock
+    public internal(set) var files: [GmemFile] = []
+    /// Inode lifetime: last file reference (fd + VMAs) gone -> evicted, folios truncated.
+    public internal(set) var evicted = false
+
+    init(id: Int, sizePages: Int, flags: GmemFlags, huge: HugeSize) {
+        self.id = id
+        self.sizePages = sizePages
+        self.flags = flags
+        self.huge = huge
+        filemap = Array(repeating: nil, count: sizePages)
+        attrs = AttrTree(size: sizePages, initPrivate: !flags.contains(.initShared))
+        invalidateLock = ModelLock(.invalidateLock, "invalidate_lock(gmem\(id))")
+    }
+}
+
+/// struct gmem_file: one VM's view (file->private_data).
+public final class GmemFile {
+    public let id: Int
+    public unowned let inode: GmemInode
+    public unowned let vm: VM
+    /// bindings xarray: index ranges -> memslot.
+    public internal(set) var bindings: [(start: Int, end: Int, slot: Memslot)] = []
+    /// fd (1 while open) + one per VMA mapping it.
+    public internal(set) var fileRefs = 1
+    public internal(set) var fdOpen = true
+    /// f_count dropped to 0 but kvm_gmem_release has not run yet (get_file_active fails).
+    public internal(set) var dying = false
+    public internal(set) var released = false
+
+    init(id: Int, inode: GmemInode, vm: VM) {
+        self.id = id
+        self.inode = inode
+        self.vm = vm
+    }
+
+    func binding(at index: Int) -> Memslot? {
+        for b in bindings where index >= b.start && index < b.end { return b.slot }
+        return nil
+    }
+}
+
+/// A host process (mm_struct) with shared mappings of guest_memfd files.
+public final class Process {
+    public let id: Int
+    public let mmapLock: ModelLock
+    /// VMAs: gmem handle -> file (vma->vm_file holds a file reference).
+    public internal(set) var vmas: [Int: GmemFile] = [:]
+    /// PTEs: key (inode << 24 | index) -> frame.
+    public internal(set) var ptes: [Int: FrameRef] = [:]
+
+    init(id: Int) {
+        self.id = id
+        mmapLock = ModelLock(.mmapLock, "mmap_lock(proc\(id))")
+    }
+
+    @inline(__always) static func key(_ inode: Int, _ index: Int) -> Int { inode << 24 | index }
+}

@@ -1,0 +1,27 @@
+/// memory_failure() on a guest_memfd page (mm/memory-failure.c -> kvm_gmem_error_folio).
+extension Model {
+    public func gmemMemoryFailure(gmem id: Int, page: Int) throws(ModelAbort) -> SysResult {
+        guard let f = file(id), page >= 0, page < f.inode.sizePages else { return .skipped }
+        let inode = f.inode
+        guard let folio = inode.filemap[page] else { return .err(.ENOENT) }
+        // memory_failure(): TestSetPageHWPoison, get_hwpoison_page (+1), folio_lock.
+        folio.hwpoison = true
+        folioGet(folio, .caller)
+        try lock(folio.lock)
+        // hwpoison_user_mappings(): try_to_unmap() every host mapping of the page.
+        unmapMappingRange(inode, folio.index, folio.index + folio.nrPages)
+        // truncate_error_folio() -> a_ops->error_remove_folio == kvm_gmem_error_folio(), folio locked.
+        let attrsBefore = inode.attrs
+        try lock(inode.invalidateLock, .shared)
+        let start = folio.index, end = folio.index + folio.nrPages
+        try gmemInvalidateBegin(inode, start, end, filter: invalidateFilter(inode, start, end))
+        // Do not truncate: what to do is userspace's decision (MF_DELAYED).
+        try gmemInvalidateEnd(inode, start, end)
+        unlock(inode.invalidateLock)
+        unlock(folio.lock)
+        folioPut(folio, .caller)
+        if !folio.inFilemap { report(.invariant(.G14, "memory failure truncated gmem\(inode.id) index \(page)")) }
+        if inode.attrs != attrsBefore { report(.invariant(.G12, "memory failure changed attributes")) }
+        return .ok
+    }
+}

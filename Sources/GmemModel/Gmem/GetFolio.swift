@@ -1,0 +1,86 @@
+/// Folio lookup/allocation and kvm_gmem_get_pfn (virt/kvm/guest_memfd.c).
+extension Model {
+    /// kvm_gmem_get_folio() = __filemap_get_folio(FGP_LOCK | FGP_ACCESSED | FGP_CREAT):
+    /// returns the folio locked and with a caller reference.
+    func kvmGmemGetFolio(_ inode: GmemInode, _ index: Int) throws(ModelAbort) -> Result<Folio, ErrnoBox> {
+        if let f = inode.filemap[index] {
+            folioGet(f, .caller)          // folio_try_get
+            try lock(f.lock)              // folio_lock
+            return .success(f)
+        }
+        if inject.take(alloc: .folio) { return .failure(ErrnoBox(.ENOMEM)) }
+        let f = pages.alloc(order: 0, inode: inode.id, index: index)
+        folioGet(f, .caller)
+        try lock(f.lock)                  // __folio_set_locked before filemap_add_folio
+        filemapAdd(inode, f)
+        return .success(f)
+    }
+
+    /// kvm_gmem_get_attributes() / kvm_gmem_is_private(): per-gmem attribute of an index.
+    func gmemIsPrivate(_ inode: GmemInode, _ index: Int) -> Bool {
+        if let p = inode.attrs.get(index) { return p }
+        // IPC-v8 01/46 WARNs and returns 0 (shared); the agreed fix falls back to the init state.
+        report(.warn("kvm_gmem_get_attributes", "no attribute entry for gmem\(inode.id) index \(index)"))
+        return v.has(.missingAttrIsShared) ? false : !inode.flags.contains(.initShared)
+    }
+
+    /// kvm_mem_is_private(kvm, gfn): per-VM xarray (mainline) or per-gmem tree (IPC-v8).
+    func kvmMemIsPrivate(_ vm: VM, _ gfn: Int) -> Bool {
+        if !profile.perGmemAttributes { return vm.privateGfns.contains(gfn) }
+        guard let slot = vm.slot(forGfn: gfn), let f = slot.file, !f.released else { return false }
+        return gmemIsPrivate(f.inode, slot.index(of: gfn))
+    }
+
+    /// kvm_gmem_get_pfn(): returns the folio with a reference the caller must drop.
+    func kvmGmemGetPfn(_ vm: VM, _ slot: Memslot, gfn: Int) throws(ModelAbort) -> Result<Folio, ErrnoBox> {
+        // CLASS(gmem_get_file): get_file_active(&slot->gmem.file)
+        guard let file = slot.file, !file.dying, !file.released else { return .failure(ErrnoBox(.EFAULT)) }
+        let inode = file.inode
+        let index = slot.index(of: gfn)
+        let takesIL = v.has(.getPfnTakesIL)
+        if takesIL { try lock(inode.invalidateLock, .shared) }
+        defer { if takesIL { unlock(inode.invalidateLock) } }
+        // __kvm_gmem_get_pfn()
+        if slot.file !== file {
+            warnOn(slot.file != nil, "__kvm_gmem_get_pfn", "slot file changed under us")
+            return .failure(ErrnoBox(.EFAULT))
+        }
+        guard let bound = file.binding(at: index), bound === slot else {
+            warnOn(file.binding(at: index) != nil, "__kvm_gmem_get_pfn", "index \(index) bound to another slot")
+            return .failure(ErrnoBox(.EIO))
+        }
+        guard index < inode.sizePages else { return .failure(ErrnoBox(.EIO)) }
+        let folio: Folio
+        switch try kvmGmemGetFolio(inode, index) {
+        case .failure(let e): return .failure(e)
+        case .success(let f): folio = f
+        }
+        if folio.hwpoison {
+            unlock(folio.lock)
+            folioPut(folio, .caller)
+            return .failure(ErrnoBox(.EHWPOISON))
+        }
+        // Zero once per lifetime (IPC-v8 21/46 moved it into __kvm_gmem_get_pfn; same effect here).
+        if !folio.uptodate { folio.zeroAndMarkUptodate() }
+        // Prepare: ML always; IPC-v8 12/46 only for private indices.
+        if !profile.perGmemAttributes || gmemIsPrivate(inode, index) {
+            if let e = vm.ops.gmemPrepare(vm, folio: folio, gfn: gfn) {
+                unlock(folio.lock)
+                folioPut(folio, .caller)
+                return .failure(ErrnoBox(e))
+            }
+        }
+        unlock(folio.lock)
+        // G15: success only through a live file and this slot's own binding.
+        if slot.file !== file || file.released || file.binding(at: index) !== slot {
+            report(.invariant(.G15, "kvm_gmem_get_pfn succeeded for gfn \(gfn) without a live binding"))
+        }
+        return .success(folio)
+    }
+}
+
+/// Errno as an Error (Result's failure type).
+public struct ErrnoBox: Error, Sendable {
+    public let errno: Errno
+    init(_ e: Errno) { errno = e }
+}

@@ -1,0 +1,146 @@
+/// KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd fd (IPC-v8 13-20/46, research §2.9).
+extension Model {
+    /// kvm_gmem_ioctl() -> kvm_gmem_set_attributes(): validation in the kernel's order.
+    public func gmemSetAttributes(gmem id: Int, page: Int, count: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
+        guard let f = file(id) else { return .skipped }
+        guard f.fdOpen else { return .err(.EBADF) }
+        // kvm_gmem_ioctl(): without gmem_in_place_conversion the ioctl does not exist.
+        if !profile.inPlaceConversion { return .err(.ENOTTY) }
+        if !f.vm.hasPrivateMem { return .err(.EINVAL) }
+        if count <= 0 || page < 0 { return .err(.EINVAL) }
+        let inode = f.inode
+        if page >= inode.sizePages || page + count > inode.sizePages { return .err(.EINVAL) }
+        return try kvmGmemSetAttributesLocked(inode, start: page, nr: count, toPrivate: toPrivate)
+    }
+
+    /// __kvm_gmem_set_attributes(): the conversion proper, step by step.
+    func kvmGmemSetAttributesLocked(_ inode: GmemInode, start: Int, nr: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
+        let end = start + nr
+        conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: inode.attrs)
+        defer { conversion = nil }
+        // 1. IL.w
+        try lock(inode.invalidateLock)
+        defer { unlock(inode.invalidateLock) }
+        // 2. Nothing to do: no side effects at all (16/46).
+        if inode.attrs.all(start, end, private: toPrivate) {
+            checkConversionResult(inode, .ok)
+            return .ok
+        }
+        // 3. kvm_gmem_mas_preallocate()
+        if inject.take(alloc: .maple) {
+            let r = SysResult.err(.ENOMEM, errorOffset: start)
+            checkConversionResult(inode, r)
+            return r
+        }
+        let filter = conversionFilter(inode, start, end, toPrivate: toPrivate)
+        var begun = false
+        if v.has(.zapBeforeRefcountCheck) {
+            // gmem B19 (1G-RFCv2 ordering): invalidate + zap before the refcount check.
+            try gmemInvalidateBegin(inode, start, end, filter: filter)
+            begun = true
+        }
+        // 4. to-private: unmap host PTEs everywhere, then the safe-refcount check.
+        if toPrivate {
+            unmapMappingRange(inode, start, end)
+            yieldPoint()
+            if !v.has(.skipRefcountCheck), let bad = try kvmGmemIsSafeForConversion(inode, start, end) {
+                if begun { try gmemInvalidateEnd(inode, start, end) }
+                let errIndex = v.has(.errOffsetFolioIndex) ? bad.index : max(start, bad.index)
+                let r = SysResult.err(.EAGAIN, errorOffset: errIndex)
+                checkConversionResult(inode, r, unsafeFolio: bad)
+                return r
+            }
+        }
+        // 5. Point of no return: invalidate start zaps stage-2 mappings.
+        if !begun { try gmemInvalidateBegin(inode, start, end, filter: filter) }
+        // 6. to-shared: kvm_arch_gmem_invalidate() per folio (SNP RMP back to shared).
+        if !toPrivate {
+            var i = start
+            while i < end {
+                if let folio = inode.filemap[i] {
+                    for fl in inode.files { fl.vm.ops.gmemInvalidate(folio); break }
+                    i = folio.index + folio.nrPages
+                } else { i += 1 }
+            }
+        }
+        // 7. mas_store_prealloc(): cannot fail.
+        inode.attrs.store(start, end, private: toPrivate)
+        // 8. invalidate end.
+        try gmemInvalidateEnd(inode, start, end)
+        checkConversionResult(inode, .ok)
+        return .ok
+    }
+
+    /// The filter a conversion zaps with: the agreed fix zaps only the opposite state (B1 fix).
+    func conversionFilter(_ inode: GmemInode, _ start: Int, _ end: Int, toPrivate: Bool) -> AttrFilter {
+        if v.has(.staticFilter) || v.has(.filterFromCurrentAttrs) { return invalidateFilter(inode, start, end) }
+        return toPrivate ? .sharedOnly : .privateOnly
+    }
+
+    /// kvm_gmem_is_safe_for_conversion(): every folio in range must have exactly
+    /// nr_pages (filemap) + 1 (filemap_get_folios batch) refs; lru_add batches are drained once
+    /// (18/46) before declaring failure. Returns the first unsafe folio.
+    func kvmGmemIsSafeForConversion(_ inode: GmemInode, _ start: Int, _ end: Int) throws(ModelAbort) -> Folio? {
+        var drained = false
+        var i = start
+        while i < end {
+            guard let folio = inode.filemap[i] else { i += 1; continue }
+            folioGet(folio, .caller)              // filemap_get_folios() batch reference
+            defer { folioPut(folio, .caller) }
+            var safe = folio.refcount == folio.nrPages + 1
+            if !safe && !drained && folio.lruRefs > 0 && !v.has(.noLruDrain) {
+                lruAddDrainAll()                  // folio_may_be_lru_cached() -> lru_add_drain_all()
+                drained = true
+                safe = folio.refcount == folio.nrPages + 1
+            }
+            if !safe {
+                // I28 / B5: a folio whose only extra refs sit in an lru_add batch can never become
+                // safe by retrying if nothing drains the batch.
+                let extra = folio.refcount - folio.nrPages - 1
+                if extra > 0 && extra == folio.lruRefs {
+                    report(Finding(kind: .liveness, id: InvariantID.G17.rawValue,
+                                   message: "to-private conversion fails with EAGAIN on gmem\(inode.id) index \(folio.index) whose only extra refs (\(extra)) are per-CPU lru_add batch refs that nothing drains: retrying never succeeds"))
+                }
+                return folio
+            }
+            i = folio.index + folio.nrPages
+        }
+        return nil
+    }
+
+    /// lru_add_drain_all(): every per-CPU lru_add batch is flushed (the batch refs drop).
+    func lruAddDrainAll() {
+        for f in pages.folios where !f.freed && f.lruRefs > 0 { folioPut(f, .lru, f.lruRefs) }
+    }
+
+    /// G9, G10, G11, K3: what a KVM_SET_MEMORY_ATTRIBUTES2 call promised, checked at its return.
+    func checkConversionResult(_ inode: GmemInode, _ r: SysResult, unsafeFolio: Folio? = nil) {
+        guard let w = conversion else { return }
+        switch r {
+        case .ok:
+            if w.before.all(w.start, w.end, private: w.toPrivate) && (w.hostUnmaps > 0 || w.stage2Zaps > 0) {
+                report(.invariant(.G11, "no-op conversion of [\(w.start), \(w.end)) had side effects (\(w.hostUnmaps) host unmaps, \(w.stage2Zaps) stage-2 zaps)"))
+            }
+            if w.targetTypeZaps > 0 {
+                report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") zapped \(w.targetTypeZaps) mapping(s) already of the target type"))
+            }
+        case .err(let e, let off):
+            if inode.attrs != w.before {
+                report(.invariant(.G9, "failed conversion (\(e.name)) changed attributes"))
+            }
+            if w.stage2Zaps > 0 {
+                report(.invariant(.G9, "failed conversion (\(e.name)) zapped \(w.stage2Zaps) stage-2 mapping(s): only host PTE zaps may precede the point of no return"))
+            }
+            if e == .EAGAIN {
+                if !w.toPrivate { report(.invariant(.G10, "EAGAIN from a to-shared conversion")) }
+                if let off, off < w.start || off >= w.end {
+                    report(.invariant(.G9, "EAGAIN error_offset \(off) outside the request [\(w.start), \(w.end))"))
+                }
+            }
+            if e == .ENOMEM, let off, off != w.start {
+                report(.invariant(.G9, "ENOMEM error_offset \(off) != offset \(w.start)"))
+            }
+        default: break
+        }
+    }
+}

@@ -1,0 +1,162 @@
+/// Guest accesses and the x86 TDP fault path (arch/x86/kvm/mmu/mmu.c kvm_mmu_page_fault,
+/// kvm_mmu_faultin_pfn, kvm_mmu_faultin_pfn_gmem, is_page_fault_stale; tdp_mmu.c kvm_tdp_mmu_map).
+extension Model {
+    enum FaultOutcome {
+        case mapped
+        case exit(VMExit)
+        case error(Errno)
+    }
+
+    /// guest.read / guest.write: access gfn through stage-2, faulting it in first if needed.
+    public func guestAccess(vcpu vid: Int, gfn: Int, write: UInt8?, privateKey: Bool?) throws(ModelAbort) -> SysResult {
+        guard let vcpu = vcpu(vid) else { return .skipped }
+        let vm = vcpu.vm
+        if vm.bugged { return .err(.EIO) }     // KVM_RUN on a bugged VM
+        var rounds = 0
+        while true {
+            if let s = vm.spte[gfn], privateKey == nil || privateKey == s.isPrivate {
+                if let w = write {
+                    s.ref.store(w)
+                    return .ok
+                }
+                return .value(s.ref.load())
+            }
+            switch try kvmTdpPageFault(vm, gfn: gfn, privateKey: privateKey, prefault: false) {
+            case .mapped: break
+            case .exit(let x): return .exit(x)
+            case .error(let e): return .err(e)
+            }
+            rounds += 1
+            if rounds > 2 { return .err(.EFAULT) }
+        }
+    }
+
+    /// kvm_mmu_page_fault() -> kvm_tdp_page_fault(): retries RET_PF_RETRY a bounded number of times.
+    func kvmTdpPageFault(_ vm: VM, gfn: Int, privateKey: Bool?, prefault: Bool) throws(ModelAbort) -> FaultOutcome {
+        // For SW-protected VMs the private bit is synthesized from the attributes at fault entry
+        // (PFERR_PRIVATE_ACCESS); a scenario may assert a different one.
+        let isPrivate = privateKey ?? kvmMemIsPrivate(vm, gfn)
+        var retries = 0
+        while true {
+            switch try kvmTdpMmuPageFault(vm, gfn: gfn, isPrivate: isPrivate) {
+            case .some(let outcome): return outcome
+            case .none:
+                retries += 1
+                if retries >= retryBound {
+                    throw ModelAbort(.invariant(.K6, "fault on gfn \(gfn) retried \(retries) times: mmu_invalidate_in_progress=\(vm.inval.inProgress) range=[\(vm.inval.rangeStart), \(vm.inval.rangeEnd)) never ends"))
+                }
+                yieldPoint()
+            }
+        }
+    }
+
+    /// One attempt; nil = RET_PF_RETRY.
+    func kvmTdpMmuPageFault(_ vm: VM, gfn: Int, isPrivate: Bool) throws(ModelAbort) -> FaultOutcome? {
+        let beforeSeq = v.has(.privateCheckBeforeSeq)
+        if beforeSeq && isPrivate != kvmMemIsPrivate(vm, gfn) {
+            return .exit(.memoryFault)          // gmem B25: check before the snapshot
+        }
+        // kvm_mmu_faultin_pfn(): snapshot mmu_invalidate_seq, then (since Sean's 2024-02-28 fix)
+        // check the private/shared attribute.
+        let mmuSeq = vm.inval.seq
+        yieldPoint()
+        if !beforeSeq && isPrivate != kvmMemIsPrivate(vm, gfn) {
+            return .exit(.memoryFault)          // kvm_mmu_prepare_memory_fault_exit(), -EFAULT
+        }
+        guard let slot = vm.slot(forGfn: gfn) else {
+            // kvm_handle_noslot_fault(): private -> memory fault exit; shared -> emulated MMIO.
+            return isPrivate ? .exit(.memoryFault) : .exit(.mmio)
+        }
+        // __kvm_mmu_faultin_pfn(): private faults and gmem-only slots go to guest_memfd.
+        let folio: Folio
+        let page: Int
+        let fromGmem = isPrivate || slot.gmemOnly
+        if fromGmem {
+            switch try kvmGmemGetPfn(vm, slot, gfn: gfn) {
+            case .failure: return .exit(.memoryFault)
+            case .success(let f):
+                folio = f
+                page = slot.index(of: gfn) - f.index
+            }
+        } else {
+            // The separate shared backing (userspace_addr): GUP faults in an anonymous page.
+            let off = gfn - slot.baseGfn
+            if let f = slot.sharedBacking[off] {
+                folio = f
+            } else {
+                if inject.take(alloc: .folio) { return .error(.ENOMEM) }
+                let f = pages.alloc(order: 0, inode: -1, index: off)
+                f.zeroAndMarkUptodate()
+                folioGet(f, .anonOwner)
+                slot.sharedBacking[off] = f
+                folio = f
+            }
+            folioGet(folio, .caller)
+            page = 0
+        }
+        // kvm_tdp_mmu_map() under mmu_lock (read); is_page_fault_stale() first.
+        try lock(vm.mmuLock, .shared)
+        if vm.inval.retry(seq: mmuSeq, gfn: gfn) {
+            unlock(vm.mmuLock)
+            folioPut(folio, .caller)            // kvm_release_faultin_page()
+            return nil                          // RET_PF_RETRY
+        }
+        let level = 0   // 4K folios: kvm_max_level_for_order(0)
+        let spte = SPTE(isPrivate: isPrivate, level: level, ref: FrameRef(folio, page: page),
+                        slotID: slot.id, gmemBacked: fromGmem)
+        var outcome: FaultOutcome = .mapped
+        if vm.spte[gfn] == nil {
+            if isPrivate {
+                if let e = try vm.ops.setPrivateSpte(self, vm, gfn: gfn, spte: spte) { outcome = .error(e) }
+            } else {
+                vm.spte[gfn] = spte
+            }
+        }
+        unlock(vm.mmuLock)
+        folioPut(folio, .caller)                // KVM holds no reference for the mapping
+        return outcome
+    }
+
+    /// KVM_PRE_FAULT_MEMORY: maps without accessing; returns 0 if any progress was made.
+    public func vcpuPrefault(vcpu vid: Int, gfn: Int, count: Int) throws(ModelAbort) -> SysResult {
+        guard let vcpu = vcpu(vid) else { return .skipped }
+        let vm = vcpu.vm
+        if count <= 0 || gfn < 0 { return .err(.EINVAL) }
+        if vm.bugged { return .err(.EIO) }
+        var done = 0
+        for g in gfn..<(gfn + count) {
+            if inject.takeSignal() { return done > 0 ? .ok : .err(.EINTR) }
+            // kvm_tdp_map_page(): RET_PF_EMULATE (no slot) -> -ENOENT; memory fault -> -EFAULT.
+            let r: Errno?
+            switch try kvmTdpPageFault(vm, gfn: g, privateKey: nil, prefault: true) {
+            case .mapped: r = nil
+            case .exit(.mmio): r = .ENOENT
+            case .exit: r = .EFAULT
+            case .error(let e): r = e
+            }
+            if let r { return done > 0 ? .ok : .err(r) }
+            done += 1
+        }
+        return .ok
+    }
+
+    /// KVM_HC_MAP_GPA_RANGE exit: the VMM converts the range (per-VM attributes or the
+    /// guest_memfd ioctl, per profile) and resumes the guest with the result.
+    public func guestMapGpa(vcpu vid: Int, gfn: Int, count: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
+        guard let vcpu = vcpu(vid) else { return .skipped }
+        let vm = vcpu.vm
+        if !profile.perGmemAttributes {
+            return try vmSetMemoryAttributes(vm: vm.id, gfn: gfn, count: count, toPrivate: toPrivate)
+        }
+        if count <= 0 { return .err(.EINVAL) }
+        var g = gfn
+        while g < gfn + count {
+            guard let slot = vm.slot(forGfn: g), let f = slot.file else { g += 1; continue }
+            let n = min(gfn + count, slot.baseGfn + slot.npages) - g
+            let r = try gmemSetAttributes(gmem: f.id, page: slot.index(of: g), count: n, toPrivate: toPrivate)
+            if r != .ok { return r }
+            g += n
+        }
+        return .ok
+    }
+}

@@ -1,0 +1,50 @@
+/// VM and vCPU lifecycle (virt/kvm/kvm_main.c).
+extension Model {
+    /// KVM_CREATE_VM
+    public func vmCreate(vm id: Int, type: VMType) -> SysResult {
+        guard id >= 0 && id < Model.maxHandles, vms[id] == nil else { return .skipped }
+        switch type {
+        case .sw: vms[id] = VM(id: id, type: .sw, ops: SwProtectedOps())
+        case .tdx: return .err(.EINVAL)   // the TDX vendor layer arrives with the TDX model
+        }
+        return .ok
+    }
+
+    /// KVM_CREATE_VCPU
+    public func vcpuCreate(vm id: Int, vcpu vid: Int) -> SysResult {
+        guard let vm = vm(id), !vm.destroyed, vm.fdOpen, vid >= 0 && vid < Model.maxHandles else { return .skipped }
+        if vcpus[vid] != nil { return .err(.EEXIST) }
+        vcpus[vid] = VCPU(id: vid, vm: vm)
+        vm.vcpus.append(vid)
+        return .ok
+    }
+
+    /// close(vm fd): drops userspace's reference; kvm_destroy_vm runs when the last one goes
+    /// (guest_memfd files hold references too: kvm_gmem_create -> kvm_get_kvm).
+    public func vmDestroy(vm id: Int) throws(ModelAbort) -> SysResult {
+        guard let vm = vm(id), vm.fdOpen else { return .skipped }
+        vm.fdOpen = false
+        try kvmPutKvm(vm)
+        return .ok
+    }
+
+    /// kvm_put_kvm(): the last reference destroys the VM.
+    func kvmPutKvm(_ vm: VM) throws(ModelAbort) {
+        if vm.fdOpen || vm.gmemRefs > 0 || vm.destroyed { return }
+        try kvmDestroyVM(vm)
+    }
+
+    /// kvm_destroy_vm(): kvm_arch_destroy_vm (zap everything), kvm_free_memslots.
+    func kvmDestroyVM(_ vm: VM) throws(ModelAbort) {
+        try lock(vm.mmuLock)
+        try zapLeafs(vm, slotID: nil, start: 0, end: Int.max, filter: .both)
+        unlock(vm.mmuLock)
+        for id in vm.slots.keys.sorted() {
+            guard let slot = vm.slots[id] else { continue }
+            try kvmFreeMemslot(vm, slot)
+        }
+        vm.destroyed = true
+        for vid in vm.vcpus { vcpus[vid] = nil }
+        vms[vm.id] = nil
+    }
+}

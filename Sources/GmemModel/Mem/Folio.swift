@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Bytes of real payload per 4K page (SPEC §3.1: a small payload per page is enough).
+public let pagePayload = 64
+/// What a never-zeroed page holds: stands in for stale host data ("uninitialized host memory").
+public let uninitByte: UInt8 = 0xE7
+
+/// A folio: a power-of-two run of physical pages with a refcount (include/linux/mm.h).
+/// `mem` is real heap memory freed when the folio is freed; mappings keep raw pointers into it,
+/// so an access through a mapping that outlived its folio is an ASan use-after-free.
+public final class Folio {
+    public let id: Int
+    public let order: Int
+    /// Owning guest_memfd inode id, or -1 for anonymous memory (a slot's separate shared backing,
+    /// a populate source page).
+    public let inode: Int
+    /// First page index in the inode's filemap.
+    public var index: Int
+    public let mem: UnsafeMutableRawPointer
+    public let lock: ModelLock
+
+    /// folio_ref_count(): changed only by folioGet/folioPut.
+    public internal(set) var refcount: Int = 0
+    /// Holders by kind, for the refcount oracle (gmem §1.7). PTE refs are counted from page tables.
+    public internal(set) var filemapRefs = 0
+    public internal(set) var callerRefs = 0
+    public internal(set) var gupRefs = 0
+    public internal(set) var pins = 0
+    public internal(set) var transientRefs = 0
+    public internal(set) var lruRefs = 0
+    public internal(set) var tdxRefs = 0
+    public internal(set) var anonOwnerRefs = 0
+
+    public internal(set) var inFilemap = false
+    public internal(set) var uptodate = false
+    public internal(set) var hwpoison = false
+    public internal(set) var freed = false
+
+    public var nrPages: Int { 1 << order }
+
+    init(id: Int, order: Int, inode: Int, index: Int) {
+        self.id = id
+        self.order = order
+        self.inode = inode
+        self.index = index
+        let bytes = pagePayload << order
+        mem = malloc(bytes)!
+        memset(mem, Int32(uninitByte), bytes)
+        lock = ModelLock(.folioLock, "folio_lock(\(inode < 0 ? "anon" : "gmem\(inode)"):\(index))")
+    }
+
+    /// The frame pointer ("HPA") of page `i` of this folio.
+    @inline(__always) public func frame(_ i: Int) -> UnsafeMutableRawPointer { mem + i * pagePayload }
+
+    /// Zero every page (clear_highpage) and mark uptodate.
+    func zeroAndMarkUptodate() {
+        memset(mem, 0, pagePayload << order)
+        uptodate = true
+    }
+
+    func release() {
+        // free_unref_folio(): back to the allocator. `mem` stays as a dangling pointer on purpose.
+        free(mem)
+        freed = true
+    }
+}
+
+/// Where a host PTE or SPTE points: the folio (for bookkeeping) and the raw frame pointer
+/// (what hardware would hold). Accesses go through `frame`, never through `folio`.
+public struct FrameRef {
+    public let folio: Folio
+    public let page: Int
+    public let frame: UnsafeMutableRawPointer
+    init(_ folio: Folio, page: Int) {
+        self.folio = folio
+        self.page = page
+        self.frame = folio.frame(page)
+    }
+
+    /// Read/write the first byte of the page through the stored frame pointer.
+    @inline(__always) func load() -> UInt8 { frame.load(as: UInt8.self) }
+    @inline(__always) func store(_ v: UInt8) { frame.storeBytes(of: v, as: UInt8.self) }
+}

@@ -1,0 +1,23 @@
+/// The page allocator plus a registry of every folio allocated in this run (for the checker).
+public struct PageAllocator {
+    public private(set) var folios: [Folio] = []
+    public private(set) var liveCount = 0
+
+    init() {}
+
+    mutating func alloc(order: Int, inode: Int, index: Int) -> Folio {
+        let f = Folio(id: folios.count, order: order, inode: inode, index: index)
+        folios.append(f)
+        liveCount += 1
+        return f
+    }
+
+    mutating func noteFreed() { liveCount -= 1 }
+
+    /// Free every payload still live (end of run): the model leaks nothing across inputs.
+    mutating func releaseAll() {
+        for f in folios where !f.freed { f.release() }
+        folios.removeAll()
+        liveCount = 0
+    }
+}

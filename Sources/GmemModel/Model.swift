@@ -1,0 +1,202 @@
+/// Who holds a folio reference (gmem-semantics §1.7). Host-PTE refs are counted from page tables.
+public enum RefHolder: Sendable {
+    case filemap, caller, pte, gup, pin, transient, lru, tdx, anonOwner
+}
+
+/// The whole modelled machine: host kernel (mm, guest_memfd, KVM) plus the vendor layer.
+/// One instance per input; `reset`-free by design (a new Model per run is cheap).
+public final class Model {
+    public let config: Config
+    /// Behaviours in force (profile defaults ± scenario variants).
+    public let v: VariantSet
+    public var profile: Profile { config.profile }
+
+    public internal(set) var lockdep = Lockdep()
+    /// The logical thread running now (tN in scenarios).
+    public var current = 0
+    /// Non-fatal findings raised since the executor last drained them.
+    public internal(set) var findings: [Finding] = []
+    public var inject = Injections()
+    public internal(set) var pages = PageAllocator()
+
+    public static let maxHandles = 8
+    public internal(set) var vms: [VM?] = Array(repeating: nil, count: maxHandles)
+    public internal(set) var vcpus: [VCPU?] = Array(repeating: nil, count: maxHandles)
+    /// guest_memfd handles: the scenario's `gmem` id names one file (and its inode).
+    public internal(set) var files: [GmemFile?] = Array(repeating: nil, count: maxHandles)
+    public internal(set) var inodes: [GmemInode] = []
+    public internal(set) var procs: [Process?] = Array(repeating: nil, count: maxHandles)
+    /// Long-term pins and transient refs held by userspace / background actors, by (gmem, page).
+    var pinned: [(gmem: Int, page: Int, folio: Folio)] = []
+    var transient: [(gmem: Int, page: Int, folio: Folio)] = []
+    /// Bounded retry loops (RET_PF_RETRY, EAGAIN spins) give up after this many rounds.
+    public var retryBound = 64
+
+    /// Invariant checks at every scheduling point (true) or only after each op (false).
+    public var checkEveryStep = true
+    /// Called at every scheduling point (lock/unlock/yield): the concurrency layer hooks here.
+    public var onSchedPoint: ((Model) -> Void)?
+
+    /// Context the checker needs about the syscall in flight (set by the paths themselves).
+    public internal(set) var conversion: ConversionWindow?
+
+    public init(config: Config = Config()) {
+        self.config = config
+        self.v = config.effective
+        // Process 0 is the VMM; it always exists.
+        procs[0] = Process(id: 0)
+    }
+
+    deinit { pages.releaseAll() }
+
+    // MARK: findings
+
+    /// Record a non-fatal finding (WARN, lockdep inversion, invariant).
+    public func report(_ f: Finding) {
+        if findings.contains(where: { $0.kind == f.kind && $0.id == f.id }) { return }
+        findings.append(f)
+    }
+
+    public func drainFindings() -> [Finding] {
+        defer { findings.removeAll(keepingCapacity: true) }
+        return findings
+    }
+
+    /// WARN_ON_ONCE(cond): reports a `warn` finding, execution continues (as in the kernel).
+    @discardableResult
+    func warnOn(_ cond: Bool, _ site: String, _ msg: @autoclosure () -> String) -> Bool {
+        if cond { report(.warn(site, msg())) }
+        return cond
+    }
+
+    /// KVM_BUG_ON(cond, kvm): WARN + mark the VM bugged.
+    @discardableResult
+    func kvmBugOn(_ cond: Bool, _ vm: VM, _ site: String, _ msg: @autoclosure () -> String) -> Bool {
+        if cond {
+            report(.warn(site, "KVM_BUG_ON: " + msg()))
+            vm.bugged = true
+        }
+        return cond
+    }
+
+    // MARK: locks (scheduling points)
+
+    public func lock(_ l: ModelLock, _ mode: LockMode = .exclusive) throws(ModelAbort) {
+        schedPoint()
+        let t = current
+        let r = lockdep.validate(l, mode, thread: t)
+        if let fatal = r.fatal { throw ModelAbort(fatal) }
+        if let inv = r.inversion { report(inv) }
+        if !l.available(mode) && !(mode == .shared && l.readers.contains(t) && l.cls.readRecursive) {
+            // Deterministic single-thread execution: nobody else can release it.
+            let holder = l.writer >= 0 ? "t\(l.writer)" : l.readers.map { "t\($0)" }.joined(separator: ",")
+            throw ModelAbort(Finding(kind: .deadlock, id: l.cls.name,
+                                     message: "t\(t) waits for \(l.label) (\(mode)) held by \(holder); no other thread can run"))
+        }
+        l.grant(mode, to: t)
+        lockdep.push(l, mode, thread: t)
+    }
+
+    public func unlock(_ l: ModelLock) {
+        guard let mode = lockdep.pop(l, thread: current) else {
+            report(.warn("lock_release", "t\(current) releases \(l.label) it does not hold"))
+            return
+        }
+        l.drop(mode, by: current)
+        schedPoint()
+    }
+
+    /// A point where the kernel can be preempted without a lock change (cond_resched, etc.).
+    public func yieldPoint() { schedPoint() }
+
+    @inline(__always) func schedPoint() {
+        if checkEveryStep { Checker.check(self, atOpEnd: false) }
+        onSchedPoint?(self)
+    }
+
+    // MARK: folio references
+
+    func folioGet(_ f: Folio, _ who: RefHolder, _ n: Int = 1) {
+        f.refcount += n
+        switch who {
+        case .filemap: f.filemapRefs += n
+        case .caller: f.callerRefs += n
+        case .pte: break
+        case .gup: f.gupRefs += n
+        case .pin: f.pins += n
+        case .transient: f.transientRefs += n
+        case .lru: f.lruRefs += n
+        case .tdx: f.tdxRefs += n
+        case .anonOwner: f.anonOwnerRefs += n
+        }
+    }
+
+    /// folio_put / folio_put_refs: the last put frees the folio.
+    func folioPut(_ f: Folio, _ who: RefHolder, _ n: Int = 1) {
+        switch who {
+        case .filemap: f.filemapRefs -= n
+        case .caller: f.callerRefs -= n
+        case .pte: break
+        case .gup: f.gupRefs -= n
+        case .pin: f.pins -= n
+        case .transient: f.transientRefs -= n
+        case .lru: f.lruRefs -= n
+        case .tdx: f.tdxRefs -= n
+        case .anonOwner: f.anonOwnerRefs -= n
+        }
+        f.refcount -= n
+        if f.refcount == 0 {
+            warnOn(f.inFilemap, "folio_put", "folio \(f.id) freed while still in the page cache")
+            f.release()
+            pages.noteFreed()
+        } else if f.refcount < 0 {
+            report(.invariant(.G5, "folio \(f.id) refcount went negative (\(f.refcount))"))
+        }
+    }
+
+    /// Long-term pins count GUP_PIN_COUNTING_BIAS (1024) on small folios (include/linux/mm.h).
+    static let gupPinBias = 1024
+
+    /// filemap_add_folio(): the page cache holds folio_nr_pages refs.
+    func filemapAdd(_ inode: GmemInode, _ f: Folio) {
+        folioGet(f, .filemap, f.nrPages)
+        f.inFilemap = true
+        for i in 0..<f.nrPages where f.index + i < inode.sizePages { inode.filemap[f.index + i] = f }
+    }
+
+    /// filemap_remove_folio() + filemap_free_folio(): a_ops->free_folio, then drop the refs.
+    func filemapRemove(_ inode: GmemInode, _ f: Folio) {
+        for i in 0..<f.nrPages where f.index + i < inode.sizePages && inode.filemap[f.index + i] === f {
+            inode.filemap[f.index + i] = nil
+        }
+        f.inFilemap = false
+        // kvm_gmem_free_folio() -> kvm_arch_gmem_invalidate() (SNP only)
+        for file in inode.files { file.vm.ops.gmemInvalidate(f); break }
+        folioPut(f, .filemap, f.nrPages)
+    }
+
+    // MARK: handles
+
+    func file(_ id: Int) -> GmemFile? { id >= 0 && id < Model.maxHandles ? files[id] : nil }
+    func vm(_ id: Int) -> VM? { id >= 0 && id < Model.maxHandles ? vms[id] : nil }
+    func vcpu(_ id: Int) -> VCPU? { id >= 0 && id < Model.maxHandles ? vcpus[id] : nil }
+    func proc(_ id: Int) -> Process? { id >= 0 && id < Model.maxHandles ? procs[id] : nil }
+
+    /// All locks held by the current thread (for L1 at op end).
+    public var heldLocks: [Lockdep.Held] { lockdep.held.indices.contains(current) ? lockdep.held[current] : [] }
+}
+
+/// What a KVM_SET_MEMORY_ATTRIBUTES(2) call in flight has promised (for G9/G11/K3 checks).
+public struct ConversionWindow {
+    public let inode: Int
+    public let start: Int
+    public let end: Int
+    public let toPrivate: Bool
+    /// Attributes of the inode before the call.
+    public let before: AttrTree
+    /// Side effects seen so far.
+    public var hostUnmaps = 0
+    public var stage2Zaps = 0
+    /// Zaps of mappings already of the target type (only meaningful with a mirrored TDP).
+    public var targetTypeZaps = 0
+}

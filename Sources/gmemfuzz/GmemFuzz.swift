@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import GmemHarness
+import GmemModel
+
+@main
+struct GmemFuzz: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gmemfuzz",
+        abstract: "Fuzzing harness for guest_memfd / KVM / TDX conversion and populate sequences.",
+        subcommands: [Run.self, Profiles.self, Variants.self])
+}
+
+/// Exit codes (SPEC §9): 0 ok, 1 finding or failed expectation, 2 usage or input error.
+enum Exit {
+    static let findings = ExitCode(1)
+    static let input = ExitCode(2)
+}
+
+struct ConfigOptions: ParsableArguments {
+    @Option(help: "Profile (overrides the scenario's): \(Profile.allCases.map(\.rawValue).joined(separator: ", "))")
+    var profile: String?
+
+    @Option(name: .customLong("variant"), help: "Variant switch, +NAME or -NAME (repeatable)")
+    var variants: [String] = []
+
+    func apply(to config: inout Config) throws {
+        if let p = profile {
+            guard let prof = Profile(rawValue: p) else {
+                throw ValidationError("unknown profile '\(p)'; see 'gmemfuzz profiles'")
+            }
+            config.profile = prof
+        }
+        for s in variants {
+            guard let sign = s.first, sign == "+" || sign == "-", let v = Variant(name: String(s.dropFirst())) else {
+                throw ValidationError("bad variant '\(s)': expected +NAME or -NAME; see 'gmemfuzz variants'")
+            }
+            if sign == "+" { config.plus.insert(v); config.minus.remove(v) } else { config.minus.insert(v); config.plus.remove(v) }
+        }
+    }
+}
+
+func loadProgram(_ path: String) throws -> Program {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw InputError("\(path): cannot read file")
+    }
+    guard let text = String(data: data, encoding: .utf8), text.hasPrefix("gmemfuzz") || text.hasPrefix("#") || text.first?.isWhitespace == true else {
+        throw InputError("\(path): not a .gmf scenario (binary inputs need the byte codec)")
+    }
+    do {
+        return try ScenarioParser.parse(text, file: path)
+    } catch {
+        throw InputError(error.description)
+    }
+}
+
+struct InputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ s: String) { description = s }
+}
+
+func stderr(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Replay .gmf scenarios; print op log and findings.")
+
+    @Argument(help: "Scenario files") var files: [String]
+    @OptionGroup var config: ConfigOptions
+    @Flag(help: "Print one JSON object per file") var json = false
+    @Flag(help: "Check invariants only after each op (faster)") var opChecks = false
+
+    func run() throws {
+        var allOK = true
+        for path in files {
+            var program: Program
+            do { program = try loadProgram(path) } catch {
+                stderr("\(error)")
+                throw Exit.input
+            }
+            do { try config.apply(to: &program.config) } catch {
+                stderr("error: \(error)")
+                throw Exit.input
+            }
+            let r = Executor.run(program, options: .init(checkEveryStep: !opChecks))
+            print(json ? ReportFormat.json(r, file: path) : ReportFormat.text(r, file: path), terminator: json ? "\n" : "")
+            allOK = allOK && r.ok
+        }
+        if !allOK { throw Exit.findings }
+    }
+}
+
+struct Profiles: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List profiles.")
+    func run() {
+        for p in Profile.allCases {
+            print("\(p.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p == .default ? "(default) " : "")\(p.summary)")
+        }
+    }
+}
+
+struct Variants: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List variants.")
+    func run() {
+        for v in Variant.allCases {
+            let on = Profile.allCases.filter { $0.defaultVariants.has(v) }.map(\.rawValue)
+            print("\(v.name.padding(toLength: 40, withPad: " ", startingAt: 0)) \(v.summary)\(on.isEmpty ? "" : " [on in: \(on.joined(separator: ", "))]")")
+        }
+    }
+}
