@@ -47,7 +47,17 @@ public final class Model {
         procs[0] = Process(id: 0)
     }
 
-    deinit { pages.releaseAll() }
+    deinit {
+        // Break the file <-> memslot reference cycles, then free every payload still live.
+        for f in files { f?.bindings.removeAll() }
+        for vm in vms {
+            for s in vm?.slots.values ?? [:].values {
+                s.file = nil
+                s.raw.deallocate()
+            }
+        }
+        pages.releaseAll()
+    }
 
     // MARK: findings
 

@@ -53,7 +53,7 @@ public struct InvalidationState {
 
 public final class VCPU {
     public let id: Int
-    public unowned let vm: VM
+    public let vm: VM
     init(id: Int, vm: VM) { self.id = id; self.vm = vm }
 }
 
@@ -160,7 +160,8 @@ public final class GmemInode {
 public final class GmemFile {
     public let id: Int
     public unowned let inode: GmemInode
-    public unowned let vm: VM
+    /// The file pins KVM (kvm_get_kvm in kvm_gmem_create), so this reference is strong.
+    public let vm: VM
     /// bindings xarray: index ranges -> memslot.
     public internal(set) var bindings: [(start: Int, end: Int, slot: Memslot)] = []
     /// fd (1 while open) + one per VMA mapping it.
