@@ -7,7 +7,8 @@ public enum ScenarioParser {
         var sawHeader = false
         var sawOp = false
         var lineNo = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on any newline so CRLF files parse.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNo += 1
             let line = Substring(rawLine.prefix { $0 != "#" })
             let tokens = tokenize(line)
@@ -86,7 +87,8 @@ public enum ScenarioParser {
         if tokens[1].text.hasPrefix("steps=") {
             guard tokens.count == 2 else { throw fail(tokens[2].col, "unexpected token after steps=") }
             var steps: [Int] = []
-            for part in tokens[1].text.dropFirst(6).split(separator: ",", omittingEmptySubsequences: false) {
+            let list = tokens[1].text.dropFirst(6)
+            for part in list.isEmpty ? [] : list.split(separator: ",", omittingEmptySubsequences: false) {
                 guard let n = number(part), n < 64 else { throw fail(tokens[1].col, "bad thread number '\(part)' in steps") }
                 steps.append(n)
             }

@@ -27,6 +27,7 @@ public struct AttrTree: Equatable {
     }
 
     public func any(_ start: Int, _ end: Int, private isPrivate: Bool) -> Bool {
+        if start >= end { return false }
         for r in ranges where r.start < end && r.end > start && r.isPrivate == isPrivate { return true }
         return false
     }
