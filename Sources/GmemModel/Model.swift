@@ -97,7 +97,7 @@ public final class Model {
         let r = lockdep.validate(l, mode, thread: t)
         if let fatal = r.fatal { throw ModelAbort(fatal) }
         if let inv = r.inversion { report(inv) }
-        if !l.available(mode) && !(mode == .shared && l.readers.contains(t) && l.cls.readRecursive) {
+        if !l.available(mode) {
             // Deterministic single-thread execution: nobody else can release it.
             let holder = l.writer >= 0 ? "t\(l.writer)" : l.readers.map { "t\($0)" }.joined(separator: ",")
             throw ModelAbort(Finding(kind: .deadlock, id: l.cls.name,
@@ -191,9 +191,6 @@ public final class Model {
     func vm(_ id: Int) -> VM? { id >= 0 && id < Model.maxHandles ? vms[id] : nil }
     func vcpu(_ id: Int) -> VCPU? { id >= 0 && id < Model.maxHandles ? vcpus[id] : nil }
     func proc(_ id: Int) -> Process? { id >= 0 && id < Model.maxHandles ? procs[id] : nil }
-
-    /// All locks held by the current thread (for L1 at op end).
-    public var heldLocks: [Lockdep.Held] { lockdep.held.indices.contains(current) ? lockdep.held[current] : [] }
 }
 
 /// What a KVM_SET_MEMORY_ATTRIBUTES(2) call in flight has promised (for G9/G11/K3 checks).

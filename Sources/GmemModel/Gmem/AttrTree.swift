@@ -32,9 +32,6 @@ public struct AttrTree: Equatable {
         return false
     }
 
-    /// Number of tree nodes a store of [start, end) would need (mas_preallocate sizing).
-    func nodesNeeded(_ start: Int, _ end: Int) -> Int { 3 }
-
     /// mas_store_prealloc: cannot fail.
     mutating func store(_ start: Int, _ end: Int, private isPrivate: Bool) {
         guard start < end else { return }

@@ -21,7 +21,7 @@ extension Model {
                 }
                 return .value(s.ref.load())
             }
-            switch try kvmTdpPageFault(vm, gfn: gfn, privateKey: privateKey, prefault: false) {
+            switch try kvmTdpPageFault(vm, gfn: gfn, privateKey: privateKey) {
             case .mapped: break
             case .exit(let x): return .exit(x)
             case .error(let e): return .err(e)
@@ -32,7 +32,7 @@ extension Model {
     }
 
     /// kvm_mmu_page_fault() -> kvm_tdp_page_fault(): retries RET_PF_RETRY a bounded number of times.
-    func kvmTdpPageFault(_ vm: VM, gfn: Int, privateKey: Bool?, prefault: Bool) throws(ModelAbort) -> FaultOutcome {
+    func kvmTdpPageFault(_ vm: VM, gfn: Int, privateKey: Bool?) throws(ModelAbort) -> FaultOutcome {
         // For SW-protected VMs the private bit is synthesized from the attributes at fault entry
         // (PFERR_PRIVATE_ACCESS); a scenario may assert a different one.
         let isPrivate = privateKey ?? kvmMemIsPrivate(vm, gfn)
@@ -128,7 +128,7 @@ extension Model {
             if inject.takeSignal() { return done > 0 ? .ok : .err(.EINTR) }
             // kvm_tdp_map_page(): RET_PF_EMULATE (no slot) -> -ENOENT; memory fault -> -EFAULT.
             let r: Errno?
-            switch try kvmTdpPageFault(vm, gfn: g, privateKey: nil, prefault: true) {
+            switch try kvmTdpPageFault(vm, gfn: g, privateKey: nil) {
             case .mapped: r = nil
             case .exit(.mmio): r = .ENOENT
             case .exit: r = .EFAULT

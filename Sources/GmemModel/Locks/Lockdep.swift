@@ -21,10 +21,6 @@ public struct Lockdep {
         reported.removeAll()
     }
 
-    public func holds(_ t: Int, _ lock: ModelLock) -> Bool {
-        held[t].contains { $0.lock === lock }
-    }
-
     public func heldCount(_ t: Int) -> Int { held[t].count }
 
     /// Validate an acquisition before it happens. Returns a fatal finding (self-deadlock) or a
