@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import GmemHarness
+import GmemModel
+
+struct Fmt: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Decode a binary input to .gmf text without running it.")
+    @Argument(help: "Binary input (or a .gmf file, printed canonically)") var file: String
+
+    func run() throws {
+        do {
+            print(ScenarioPrinter.print(try loadProgram(file)), terminator: "")
+        } catch {
+            stderr("\(error)")
+            throw Exit.input
+        }
+    }
+}
+
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Encode a .gmf scenario into fuzzer input bytes.")
+    @Argument(help: "Scenario file") var file: String
+    @Option(name: .shortAndLong, help: "Output file") var output: String
+    @OptionGroup var config: ConfigOptions
+
+    func run() throws {
+        do {
+            var p = try loadProgram(file)
+            try config.apply(to: &p.config)
+            let bytes = ByteCodec.encode(p)
+            if ByteCodec.decode(bytes).ops.count != p.ops.count {
+                stderr("warning: \(file): only the first \(ByteCodec.maxOps) ops fit the byte format")
+            }
+            try writeFile(output, bytes)
+            print("\(output): \(bytes.count) bytes, \(p.ops.count) ops")
+        } catch let e as ValidationError {
+            stderr("error: \(e)")
+            throw Exit.input
+        } catch {
+            stderr("\(error)")
+            throw Exit.input
+        }
+    }
+}
+
+struct CorpusGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "corpus", abstract: "Seed corpus management.", subcommands: [CorpusBuild.self])
+}
+
+struct CorpusBuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Regenerate Corpus/<target>/ from Corpus/scenarios/** (files named by sha1).")
+    @Option(help: "Corpus root") var corpus = "Corpus"
+    @Flag(help: "Only check that Corpus/<target>/ is up to date (exit 1 if not)") var check = false
+
+    func run() throws {
+        let files = scenarioFiles(under: corpus + "/scenarios")
+        guard !files.isEmpty else {
+            stderr("error: no .gmf files under \(corpus)/scenarios")
+            throw Exit.input
+        }
+        var wanted: [FuzzTarget: [String: [UInt8]]] = [:]
+        var excluded: [(String, String)] = []
+        for path in files {
+            let program: Program
+            do { program = try loadProgram(path) } catch {
+                stderr("\(error)")
+                throw Exit.input
+            }
+            // Every scenario also seeds the text target as it is.
+            let text = try readFile(path)
+            wanted[.scenarioText, default: [:]][SHA1.hex(text)] = text
+            switch Seeds.seed(for: program) {
+            case .seed(let t, let bytes): wanted[t, default: [:]][SHA1.hex(bytes)] = bytes
+            case .excluded(let why): excluded.append((path, why))
+            }
+        }
+        var stale = false
+        for t in FuzzTarget.allCases where t != .traceImport {
+            let dir = "\(corpus)/\(t.name)"
+            let want = wanted[t] ?? [:]
+            let have = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            let extra = have.subtracting(want.keys), missing = Set(want.keys).subtracting(have)
+            if check {
+                if !extra.isEmpty || !missing.isEmpty {
+                    stale = true
+                    print("\(dir): \(missing.count) missing, \(extra.count) stale")
+                }
+                continue
+            }
+            for name in extra { try? FileManager.default.removeItem(atPath: dir + "/" + name) }
+            for (name, bytes) in want.sorted(by: { $0.key < $1.key }) where missing.contains(name) {
+                try writeFile(dir + "/" + name, bytes)
+            }
+            print("\(dir): \(want.count) seeds (\(missing.count) new, \(extra.count) removed)")
+        }
+        // Dictionaries next to the fuzz package (Fuzz/<Target>.dict).
+        for t in FuzzTarget.allCases {
+            guard let dict = FuzzDictionary.text(for: t) else { continue }
+            let path = "Fuzz/\(t.name).dict"
+            let have = (try? readFile(path)) ?? []
+            if have != Array(dict.utf8) {
+                if check { stale = true; print("\(path): stale") } else { try writeFile(path, Array(dict.utf8)) }
+            }
+        }
+        for (path, why) in excluded { print("not a seed: \(path): \(why)") }
+        if stale { throw Exit.findings }
+    }
+}
