@@ -45,7 +45,7 @@ struct Encode: ParsableCommand {
 
 struct CorpusGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "corpus", abstract: "Seed corpus management.", subcommands: [CorpusBuild.self])
+        commandName: "corpus", abstract: "Seed corpus management.", subcommands: [CorpusBuild.self, CorpusGen.self])
 }
 
 struct CorpusBuild: ParsableCommand {
@@ -107,5 +107,38 @@ struct CorpusBuild: ParsableCommand {
         }
         for (path, why) in excluded { print("not a seed: \(path): \(why)") }
         if stale { throw Exit.findings }
+    }
+}
+
+struct CorpusGen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen",
+        abstract: "Write generated N-op inputs (the mutator's generator, fixed seed) for benchmarks.")
+    @Option(help: "Target") var target = "FuzzConversion"
+    @Option(help: "Ops per input") var ops = 64
+    @Option(help: "Number of inputs") var count = 200
+    @Option(help: "RNG seed") var seed: UInt64 = 42
+    @Option(name: .shortAndLong, help: "Output directory") var output: String
+    @OptionGroup var config: ConfigOptions
+
+    func run() throws {
+        guard let t = FuzzTarget(rawValue: target), t.isProgramTarget else {
+            stderr("error: unknown program target '\(target)'")
+            throw Exit.input
+        }
+        var base = Config()
+        do { try config.apply(to: &base) } catch {
+            stderr("error: \(error)")
+            throw Exit.input
+        }
+        var rng = FuzzRNG(seed: seed)
+        let gen = OpGenerator(target: t)
+        for _ in 0..<count {
+            var p = Program(config: base)
+            for i in 0..<ops { p.ops.append(gen.op(for: p.ops, at: i, &rng)) }
+            let bytes = ByteCodec.encode(p)
+            try writeFile("\(output)/\(SHA1.hex(bytes))", bytes)
+        }
+        print("\(output): \(count) inputs of \(ops) ops for \(t.name)")
     }
 }

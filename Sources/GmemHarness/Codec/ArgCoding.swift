@@ -5,6 +5,9 @@ import GmemModel
 enum ArgCoding {
     /// Slots of the keys that may be absent (default nil), in schema order; one presence bit each.
     static func optionalSlots(_ kind: OpKind) -> [Int] { table[Int(kind.rawValue)] }
+    /// Schema keys per kind, hoisted out of OpSchema so decoding does not copy schemas.
+    static func keys(_ kind: OpKind) -> [KeySpec] { keyTable[Int(kind.rawValue)] }
+    private static let keyTable: [[KeySpec]] = OpKind.allCases.map(\.schema.keys)
     private static let table: [[Int]] = OpKind.allCases.map { k in
         k.schema.keys.indices.filter { k.schema.keys[$0].defaultValue == nil }
     }

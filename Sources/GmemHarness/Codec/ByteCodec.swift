@@ -119,17 +119,19 @@ public enum ByteCodec {
     }
 
     public static func decodeOp(_ kind: OpKind, thread: Int, _ r: inout ByteReader) -> Op {
-        var op = Op(kind, thread: thread)
+        let keys = ArgCoding.keys(kind)
         let optional = ArgCoding.optionalSlots(kind)
-        var present = Array(repeating: true, count: kind.schema.keys.count)
+        // Bit i set = key i absent (only optional keys can be).
+        var absent: UInt32 = 0
         if !optional.isEmpty {
             let mask = r.byte()
-            for (bit, slot) in optional.enumerated() { present[slot] = mask & (1 << UInt8(bit)) != 0 }
+            for (bit, slot) in optional.enumerated() where mask & (1 << UInt8(bit)) == 0 { absent |= 1 << UInt32(slot) }
         }
-        for (i, k) in kind.schema.keys.enumerated() {
-            op.args[i] = present[i] ? ArgCoding.decode(k, kind, &r) : Op.absent
+        var args = [Int](repeating: Op.absent, count: keys.count)
+        for i in keys.indices where absent & (1 << UInt32(i)) == 0 {
+            args[i] = ArgCoding.decode(keys[i], kind, &r)
         }
-        return op
+        return Op(kind, thread: thread, args: args)
     }
 
     static func decodeSchedule(_ r: inout ByteReader) -> Schedule {

@@ -31,6 +31,10 @@ public struct Mutator {
     /// Splice donor (the built-in loop's corpus); nil = splice within the program itself.
     public var donor: ((inout FuzzRNG) -> Program?)?
 
+    /// Programs stay around this many ops (syzkaller's RecommendedCalls): past it, growing
+    /// mutations mostly turn into removals, so executions stay cheap (SPEC §11: ≤ 64-op inputs).
+    public var recommendedOps = 48
+
     public init(target: FuzzTarget, exploreConfig: Bool = false) {
         self.target = target
         self.gen = OpGenerator(target: target)
@@ -71,6 +75,8 @@ public struct Mutator {
             return
         }
         let n = p.ops.count
+        var s = s
+        if n >= recommendedOps && (s == .insert || s == .duplicate || s == .splice) && !rng.oneIn(4) { s = .remove }
         switch s {
         case .mutateArg:
             let ops = p.ops

@@ -23,13 +23,15 @@ enum Checker {
 
     /// G4, G5, G6
     static func checkFolios(_ m: Model) {
-        var pteRefs: [Int: Int] = [:]
-        for p in m.procs { if let p { for pte in p.ptes.values { pteRefs[pte.folio.id, default: 0] += 1 } } }
-        for f in m.pages.folios where !f.freed {
-            let expected = f.filemapRefs + (pteRefs[f.id] ?? 0) + f.callerRefs + f.gupRefs
+        // Host-PTE refs are recounted from the page tables (an oracle independent of folioGet).
+        for p in m.procs { if let p { for pte in p.ptes.values { pte.folio.scratchPTEs += 1 } } }
+        defer { for f in m.pages.live { f.scratchPTEs = 0 } }
+        for f in m.pages.live {
+            let ptes = f.scratchPTEs
+            let expected = f.filemapRefs + ptes + f.callerRefs + f.gupRefs
                 + Model.gupPinBias * f.pins + f.transientRefs + f.lruRefs + f.tdxRefs + f.anonOwnerRefs
             if f.refcount != expected {
-                m.report(.invariant(.G5, "folio \(f.id) (gmem\(f.inode) index \(f.index)) refcount \(f.refcount) != expected \(expected) [filemap \(f.filemapRefs) pte \(pteRefs[f.id] ?? 0) caller \(f.callerRefs) gup \(f.gupRefs) pins \(f.pins) transient \(f.transientRefs) lru \(f.lruRefs) tdx \(f.tdxRefs)]"))
+                m.report(.invariant(.G5, "folio \(f.id) (gmem\(f.inode) index \(f.index)) refcount \(f.refcount) != expected \(expected) [filemap \(f.filemapRefs) pte \(ptes) caller \(f.callerRefs) gup \(f.gupRefs) pins \(f.pins) transient \(f.transientRefs) lru \(f.lruRefs) tdx \(f.tdxRefs)]"))
             }
             if f.inFilemap != (f.filemapRefs == f.nrPages) {
                 m.report(.invariant(.G5, "folio \(f.id): in filemap \(f.inFilemap) but filemap refs \(f.filemapRefs)"))

@@ -110,7 +110,7 @@ extension Model {
 
     /// lru_add_drain_all(): every per-CPU lru_add batch is flushed (the batch refs drop).
     func lruAddDrainAll() {
-        for f in pages.folios where !f.freed && f.lruRefs > 0 { folioPut(f, .lru, f.lruRefs) }
+        for f in pages.live where f.lruRefs > 0 { folioPut(f, .lru, f.lruRefs) }
     }
 
     /// G9, G10, G11, K3: what a KVM_SET_MEMORY_ATTRIBUTES2 call promised, checked at its return.

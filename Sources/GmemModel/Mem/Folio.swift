@@ -39,6 +39,10 @@ public final class Folio {
     public internal(set) var uptodate = false
     public internal(set) var hwpoison = false
     public internal(set) var freed = false
+    /// Position in PageAllocator.live (-1 once freed).
+    var liveSlot = -1
+    /// Checker scratch: host PTEs counted in the current check (reset after each use).
+    var scratchPTEs = 0
 
     public var nrPages: Int { 1 << order }
 
