@@ -12,6 +12,23 @@ public struct PageAllocator {
         return f
     }
 
+    /// A hugetlb folio of `order` (9 = 2M, 18 = 1G) from the guest_memfd hugetlb pool.
+    mutating func allocHuge(order: Int, inode: Int, index: Int) -> Folio {
+        let f = Folio(id: folios.count, order: order, inode: inode, index: index,
+                      block: HugeBlock(nrPages: 1 << order), offset: 0)
+        folios.append(f)
+        liveCount += 1
+        return f
+    }
+
+    /// A folio over part of an existing hugetlb page (split pieces, or the merged folio).
+    mutating func restructured(order: Int, inode: Int, index: Int, block: HugeBlock, offset: Int) -> Folio {
+        let f = Folio(id: folios.count, order: order, inode: inode, index: index, block: block, offset: offset)
+        folios.append(f)
+        liveCount += 1
+        return f
+    }
+
     mutating func noteFreed() { liveCount -= 1 }
 
     /// Free every payload still live (end of run): the model leaks nothing across inputs.
