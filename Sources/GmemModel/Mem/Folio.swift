@@ -24,7 +24,9 @@ public final class Folio {
     /// The hugetlb page this folio's memory belongs to (huge folios and the order-0 folios a
     /// split made of them), or nil for a 4K page from the buddy allocator.
     let block: HugeBlock?
-    public let lock: ModelLock
+    /// The folio lock, created on first use: a split 1G folio makes 262144 folios, most of which
+    /// are never locked.
+    public private(set) lazy var lock = ModelLock(.folioLock, "folio_lock(\(inode < 0 ? "anon" : "gmem\(inode)"):\(index))")
 
     /// folio_ref_count(): changed only by folioGet/folioPut.
     public internal(set) var refcount: Int = 0
@@ -54,7 +56,6 @@ public final class Folio {
         mem = malloc(bytes)!
         memset(mem, Int32(uninitByte), bytes)
         block = nil
-        lock = ModelLock(.folioLock, "folio_lock(\(inode < 0 ? "anon" : "gmem\(inode)"):\(index))")
     }
 
     /// A folio over `1 << order` pages of a hugetlb page starting at page `offset` of `block`:
@@ -68,7 +69,6 @@ public final class Folio {
         self.block = block
         mem = block.base + offset * pagePayload
         block.users += 1
-        lock = ModelLock(.folioLock, "folio_lock(gmem\(inode):\(index))")
     }
 
     /// The frame pointer ("HPA") of page `i` of this folio.
