@@ -8,14 +8,29 @@ public struct PageAllocator {
     init() {}
 
     mutating func alloc(order: Int, inode: Int, index: Int) -> Folio {
-        let f = Folio(id: folios.count, order: order, inode: inode, index: index)
+        register(Folio(id: nextID(), order: order, inode: inode, index: index))
+    }
+
+    /// A hugetlb folio of `order` (9 = 2M, 18 = 1G) from the guest_memfd hugetlb pool.
+    mutating func allocHuge(order: Int, inode: Int, index: Int) -> Folio {
+        register(Folio(id: nextID(), order: order, inode: inode, index: index,
+                       block: HugeBlock(nrPages: 1 << order), offset: 0))
+    }
+
+    /// A folio over part of an existing hugetlb page (split pieces, or the merged folio).
+    mutating func restructured(order: Int, inode: Int, index: Int, block: HugeBlock, offset: Int) -> Folio {
+        register(Folio(id: nextID(), order: order, inode: inode, index: index, block: block, offset: offset))
+    }
+
+    private mutating func register(_ f: Folio) -> Folio {
         folios.append(f)
         f.liveSlot = live.count
         live.append(f)
         return f
     }
 
-    /// Swap-remove from the live list.
+    /// Swap-remove from the live list; drop freed folios from the registry once they dominate it
+    /// (a merged 1G folio leaves 262144 freed pieces behind).
     mutating func noteFreed(_ f: Folio) {
         let i = f.liveSlot
         guard i >= 0, i < live.count, live[i] === f else { return }
@@ -25,6 +40,17 @@ public struct PageAllocator {
             last.liveSlot = i
         }
         f.liveSlot = -1
+        freedSinceCompact += 1
+        if freedSinceCompact > 4096 && freedSinceCompact > live.count {
+            folios.removeAll { $0.freed }
+            freedSinceCompact = 0
+        }
+    }
+    private var freedSinceCompact = 0
+    private var allocated = 0
+    private mutating func nextID() -> Int {
+        defer { allocated += 1 }
+        return allocated
     }
 
     /// Free every payload still live (end of run): the model leaks nothing across inputs.
