@@ -45,7 +45,7 @@ struct Encode: ParsableCommand {
 
 struct CorpusGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "corpus", abstract: "Seed corpus management.", subcommands: [CorpusBuild.self, CorpusGen.self])
+        commandName: "corpus", abstract: "Seed corpus management.", subcommands: [CorpusBuild.self, CorpusGen.self, CorpusSetHeader.self])
 }
 
 struct CorpusBuild: ParsableCommand {
@@ -140,5 +140,30 @@ struct CorpusGen: ParsableCommand {
             try writeFile("\(output)/\(SHA1.hex(bytes))", bytes)
         }
         print("\(output): \(count) inputs of \(ops) ops for \(t.name)")
+    }
+}
+
+struct CorpusSetHeader: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-header",
+        abstract: "Copy a directory of binary inputs, rewriting each input header (profile, variants).")
+    @Argument(help: "Input directory") var input: String
+    @Option(name: .shortAndLong, help: "Output directory") var output: String
+    @OptionGroup var config: ConfigOptions
+
+    func run() throws {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: input)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        var n = 0
+        for name in names {
+            var p = ByteCodec.decode(try readFile(input + "/" + name))
+            do { try config.apply(to: &p.config) } catch {
+                stderr("error: \(error)")
+                throw Exit.input
+            }
+            let bytes = ByteCodec.encode(p)
+            try writeFile("\(output)/\(SHA1.hex(bytes))", bytes)
+            n += 1
+        }
+        print("\(output): \(n) inputs")
     }
 }

@@ -257,7 +257,7 @@ import Testing
         let m = try Self.setup()
         #expect(try m.guestAccess(vcpu: 0, gfn: Self.base, write: 1, privateKey: nil) == .ok)
         Self.inode(m).attrs.store(9, 10, private: false)   // behind KVM's back
-        Checker.checkHugeLeaves(m, Self.vm(m))
+        Checker.checkHugeLeaves(m, Self.vm(m), atOpEnd: true)
         #expect(m.drainFindings().map(\.signature).contains { $0.hasPrefix("invariant:K7") })
     }
 
