@@ -87,6 +87,9 @@ extension Model {
             if takeIL { unlock(inode.invalidateLock) }
             return .sigbus                                   // -EACCES -> VM_FAULT_SIGBUS
         }
+        // Preemptible between the shareability check and the page-cache lookup; under IL.r a
+        // conversion cannot run here, without it (gmem B20) one can.
+        yieldPoint("kvm_gmem_fault_user_mapping")
         let folio: Folio
         switch try kvmGmemGetFolio(inode, pgoff) {
         case .failure(let e):

@@ -45,7 +45,7 @@ extension Model {
                 if retries >= retryBound {
                     throw ModelAbort(.invariant(.K6, "fault on gfn \(gfn) retried \(retries) times: mmu_invalidate_in_progress=\(vm.inval.inProgress) range=[\(vm.inval.rangeStart), \(vm.inval.rangeEnd)) never ends"))
                 }
-                yieldPoint()
+                spinPoint("RET_PF_RETRY")      // the vCPU re-enters the guest and faults again
             }
         }
     }
@@ -59,7 +59,7 @@ extension Model {
         // kvm_mmu_faultin_pfn(): snapshot mmu_invalidate_seq, then (since Sean's 2024-02-28 fix)
         // check the private/shared attribute.
         let mmuSeq = vm.inval.seq
-        yieldPoint()
+        yieldPoint("kvm_mmu_faultin_pfn")
         if !beforeSeq && isPrivate != kvmMemIsPrivate(vm, gfn) {
             return .exit(.memoryFault)          // kvm_mmu_prepare_memory_fault_exit(), -EFAULT
         }
