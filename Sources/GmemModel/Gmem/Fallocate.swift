@@ -7,8 +7,10 @@ extension Model {
         if page < 0 || count <= 0 { return .err(.EINVAL) }
         let inode = f.inode
         if page + count > inode.sizePages { return .err(.EINVAL) }
-        let attrsBefore = inode.attrs
-        defer { if inode.attrs != attrsBefore { report(.invariant(.G12, "allocation changed attributes")) } }
+        let attrsBefore = inode.attrs, stores = inode.attrStores
+        defer {
+            if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "allocation changed attributes")) }
+        }
         try lock(inode.invalidateLock, .shared)
         defer { unlock(inode.invalidateLock) }
         var index = page
@@ -33,13 +35,13 @@ extension Model {
         if page < 0 || count <= 0 { return .err(.EINVAL) }
         let inode = f.inode
         let start = min(page, inode.sizePages), end = min(page + count, inode.sizePages)
-        let attrsBefore = inode.attrs
+        let attrsBefore = inode.attrs, stores = inode.attrStores
         try lock(inode.invalidateLock)
         try gmemInvalidateBegin(inode, start, end, filter: invalidateFilter(inode, start, end))
         try truncateInodePagesRange(inode, start, end)
         try gmemInvalidateEnd(inode, start, end)
         unlock(inode.invalidateLock)
-        if inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) }
+        if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) }
         return .ok
     }
 

@@ -65,6 +65,7 @@ extension Model {
         }
         // 7. mas_store_prealloc(): cannot fail.
         inode.attrs.store(start, end, private: toPrivate)
+        inode.attrStores += 1
         // 8. invalidate end.
         try gmemInvalidateEnd(inode, start, end)
         checkConversionResult(inode, .ok)

@@ -56,6 +56,9 @@ extension Model {
         if beforeSeq && isPrivate != kvmMemIsPrivate(vm, gfn) {
             return .exit(.memoryFault)          // gmem B25: check before the snapshot
         }
+        // Preemptible before the snapshot: with the check above (B25), a conversion here goes
+        // unnoticed, since the snapshot below already includes its seq bump.
+        yieldPoint("kvm_mmu_faultin_pfn")
         // kvm_mmu_faultin_pfn(): snapshot mmu_invalidate_seq, then (since Sean's 2024-02-28 fix)
         // check the private/shared attribute.
         let mmuSeq = vm.inval.seq
