@@ -7,9 +7,9 @@ import GmemModel
 
 /// Threads mode (SPEC §6): the same pool, turnstile off. Logical threads start together and
 /// run their ops at once over the real pthread locks, so state a variant stops protecting is
-/// a real data race that TSan reports. The schedule only orders the start: threads are
-/// released in the order of their first op (tape or PCT ignored beyond that); spin points
-/// call sched_yield(). Results are not deterministic; invariants are checked once every
+/// a real data race that TSan reports. The setup prefix (the ops before the first op of a
+/// second thread) runs first; then every thread is released at once (the tape and PCT are
+/// ignored); spin points call sched_yield(). Results are not deterministic; invariants are checked once every
 /// thread finished (the checker reads the whole model).
 final class FreeRunScheduler: ModelScheduler, @unchecked Sendable {
     let threaded = true
@@ -26,11 +26,22 @@ enum ThreadsExecutor {
     static func run(_ program: Program, options: Executor.Options) -> RunReport {
         let model = Model(config: program.config)
         model.attach(FreeRunScheduler())
-        var byThread: [Int: [Int]] = [:]
-        for (i, op) in program.ops.enumerated() { byThread[op.thread & 63, default: []].append(i) }
-        let ids = byThread.keys.sorted { byThread[$0]![0] < byThread[$1]![0] }
         // Each worker writes only its own slot; the pool's join orders them before the merge.
         let results = ResultSlots(count: program.ops.count)
+        // The setup prefix (ops before the first op of another thread) runs first, on t0.
+        let prefix = program.ops.firstIndex { $0.thread != program.ops.first?.thread ?? 0 } ?? program.ops.count
+        LogicalThread.set(program.ops.first?.thread ?? 0)
+        for i in 0..<prefix {
+            do throws(ModelAbort) {
+                results.set(i, (try Executor.apply(program.ops[i], model), nil))
+            } catch {
+                results.set(i, (.skipped, error))
+                break
+            }
+        }
+        var byThread: [Int: [Int]] = [:]
+        for (i, op) in program.ops.enumerated() where i >= prefix { byThread[op.thread & 63, default: []].append(i) }
+        let ids = byThread.keys.sorted { byThread[$0]![0] < byThread[$1]![0] }
         let ready = Semaphore(), go = Semaphore()
         WorkerPool.shared.run(ids.count) { slot in
             let t = ids[slot]
@@ -68,10 +79,21 @@ enum ThreadsExecutor {
     }
 
     /// One result per op, written by the thread that ran it.
+    /// Raw storage: element i is written only by the thread running op i, and read after the
+    /// pool's join (a Swift array would be one shared variable).
     final class ResultSlots: @unchecked Sendable {
-        private var r: [(SysResult, ModelAbort?)?]
-        init(count: Int) { r = Array(repeating: nil, count: count) }
-        func set(_ i: Int, _ v: (SysResult, ModelAbort?)) { r.withUnsafeMutableBufferPointer { $0[i] = v } }
+        private let r: UnsafeMutablePointer<(SysResult, ModelAbort?)?>
+        private let n: Int
+        init(count: Int) {
+            n = count
+            r = .allocate(capacity: max(count, 1))
+            r.initialize(repeating: nil, count: max(count, 1))
+        }
+        deinit {
+            r.deinitialize(count: max(n, 1))
+            r.deallocate()
+        }
+        func set(_ i: Int, _ v: (SysResult, ModelAbort?)) { r[i] = v }
         func get(_ i: Int) -> (SysResult, ModelAbort?)? { r[i] }
     }
 }
