@@ -53,6 +53,9 @@ struct Bench: ParsableCommand {
         var pct = Self.sequential64(threads: true)
         pct.schedule = .pct(seed: 7, depth: 3)
         measure("det2-pct", pct, .deterministic)
-        measure("threads2", Self.sequential64(threads: true), .threads)
+        // Threads mode only on request: the model does not yet guard every structure the kernel
+        // guards with a spinlock or atomics (SPTE cmpxchg, xarray, refcounts), so racing
+        // threads can corrupt Swift collections on programs like this one.
+        if only == "threads2" { measure("threads2", Self.sequential64(threads: true), .threads) }
     }
 }

@@ -62,6 +62,9 @@ extension Model {
     /// unmap_mapping_pages()/unmap_mapping_range(): zap host PTEs of [start, end) in every process.
     @discardableResult
     func unmapMappingRange(_ inode: GmemInode, _ start: Int, _ end: Int) -> Int {
+        // Page tables are under each mm's PTL in the kernel: the atomic section in threads mode.
+        if threaded { atomicSection.lock() }
+        defer { if threaded { atomicSection.unlock() } }
         var n = 0
         for p in procs {
             guard let p, !p.ptes.isEmpty else { continue }

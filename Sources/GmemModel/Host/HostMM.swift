@@ -106,9 +106,11 @@ extension Model {
             return .sigbus
         }
         // finish_fault(): the fault's reference becomes the PTE's.
-        folioPut(folio, .caller)
-        folioGet(folio, .pte)
-        p.ptes[Process.key(inode.id, pgoff)] = FrameRef(folio, page: pgoff - folio.index)
+        atomically {                                         // set_pte_at() under the PTL
+            folioPut(folio, .caller)
+            folioGet(folio, .pte)
+            p.ptes[Process.key(inode.id, pgoff)] = FrameRef(folio, page: pgoff - folio.index)
+        }
         unlock(folio.lock)
         return nil
     }
