@@ -12,8 +12,20 @@ public final class Model {
     public var profile: Profile { config.profile }
 
     public internal(set) var lockdep = Lockdep()
-    /// The logical thread running now (tN in scenarios).
-    public var current = 0
+    /// The logical thread running now (tN in scenarios). In threads mode every OS thread of the
+    /// pool runs its own logical thread, so the id lives in thread-local storage.
+    public var current: Int {
+        get { threaded ? LogicalThread.current : _current }
+        set { _current = newValue }
+    }
+    private var _current = 0
+    /// Set by the concurrency layer: logical threads run on the pool's OS threads at once, over
+    /// the real pthread locks (`ModelScheduler.threaded`); see `atomic`.
+    public private(set) var threaded = false
+    /// Stands for the kernel's atomics, RCU and spinlock-protected structures that the model
+    /// keeps in plain variables (refcounts, xarrays, page tables, lockdep's graph, findings).
+    /// Only taken in threads mode; the model's kernel locks are what TSan is meant to check.
+    let atomicSection = HarnessMutex()
     /// Non-fatal findings raised since the executor last drained them.
     public internal(set) var findings: [Finding] = []
     public var inject = Injections()
@@ -34,11 +46,28 @@ public final class Model {
 
     /// Invariant checks at every scheduling point (true) or only after each op (false).
     public var checkEveryStep = true
-    /// Called at every scheduling point (lock/unlock/yield): the concurrency layer hooks here.
+    /// Called at every scheduling point (lock/unlock/yield) after the invariant check.
     public var onSchedPoint: ((Model) -> Void)?
+    /// The concurrency layer (nil: one logical thread at a time, a held lock is a deadlock).
+    public private(set) var scheduler: ModelScheduler?
 
-    /// Context the checker needs about the syscall in flight (set by the paths themselves).
-    public internal(set) var conversion: ConversionWindow?
+    public func attach(_ s: ModelScheduler) {
+        scheduler = s
+        threaded = s.threaded
+        if threaded { checkEveryStep = false }   // the checker reads everything: only at quiescence
+    }
+
+    /// Context the checker needs about the syscall in flight, per logical thread (set by the
+    /// paths themselves; several conversions may be in flight on different threads).
+    public internal(set) var conversion: ConversionWindow? {
+        get { conversions[current & 63] }
+        set { conversions[current & 63] = newValue }
+    }
+    private let conversions: UnsafeMutablePointer<ConversionWindow?> = {
+        let p = UnsafeMutablePointer<ConversionWindow?>.allocate(capacity: 64)
+        p.initialize(repeating: nil, count: 64)
+        return p
+    }()
 
     public init(config: Config = Config()) {
         self.config = config
@@ -57,18 +86,32 @@ public final class Model {
             }
         }
         pages.releaseAll()
+        conversions.deinitialize(count: 64)
+        conversions.deallocate()
+    }
+
+    /// Run `body` inside the atomic section in threads mode; directly otherwise.
+    @inline(__always) func atomically<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        if !threaded { return try body() }
+        return try atomicSection.withLock(body)
     }
 
     // MARK: findings
 
     /// Record a non-fatal finding (WARN, lockdep inversion, invariant).
     public func report(_ f: Finding) {
+        if threaded { atomicSection.lock() }
+        defer { if threaded { atomicSection.unlock() } }
         if findings.contains(where: { $0.kind == f.kind && $0.id == f.id }) { return }
         findings.append(f)
     }
 
     public func drainFindings() -> [Finding] {
-        defer { findings.removeAll(keepingCapacity: true) }
+        if threaded { atomicSection.lock() }
+        defer {
+            findings.removeAll(keepingCapacity: true)
+            if threaded { atomicSection.unlock() }
+        }
         return findings
     }
 
@@ -92,36 +135,81 @@ public final class Model {
     // MARK: locks (scheduling points)
 
     public func lock(_ l: ModelLock, _ mode: LockMode = .exclusive) throws(ModelAbort) {
-        schedPoint()
+        if threaded { return try lockThreaded(l, mode) }
+        schedPoint(.lock(l, mode))
         let t = current
         let r = lockdep.validate(l, mode, thread: t)
         if let fatal = r.fatal { throw ModelAbort(fatal) }
         if let inv = r.inversion { report(inv) }
-        if !l.available(mode) {
-            // Deterministic single-thread execution: nobody else can release it.
-            let holder = l.writer >= 0 ? "t\(l.writer)" : l.readers.map { "t\($0)" }.joined(separator: ",")
-            throw ModelAbort(Finding(kind: .deadlock, id: l.cls.name,
-                                     message: "t\(t) waits for \(l.label) (\(mode)) held by \(holder); no other thread can run"))
+        while !l.available(mode) {
+            guard let s = scheduler else {
+                // One logical thread at a time: nobody else can release it.
+                let holder = l.writer >= 0 ? "t\(l.writer)" : l.readers.map { "t\($0)" }.joined(separator: ",")
+                throw ModelAbort(Finding(kind: .deadlock, id: l.cls.name,
+                                         message: "t\(t) waits for \(l.label) (\(mode)) held by \(holder); no other thread can run"))
+            }
+            // Not runnable until the lock is free; throws the deadlock when nobody can run.
+            try s.waitFor(l, mode, self)
         }
-        l.grant(mode, to: t)
+        l.record(mode, by: t)
+        l.acquireOS(mode)
         lockdep.push(l, mode, thread: t)
     }
 
     public func unlock(_ l: ModelLock) {
+        if threaded { return unlockThreaded(l) }
         guard let mode = lockdep.pop(l, thread: current) else {
             report(.warn("lock_release", "t\(current) releases \(l.label) it does not hold"))
             return
         }
-        l.drop(mode, by: current)
-        schedPoint()
+        l.forget(mode, by: current)
+        l.releaseOS()
+        schedPoint(.unlock(l))
+    }
+
+    /// Threads mode: lockdep under the atomic section, then the real (blocking) pthread lock.
+    private func lockThreaded(_ l: ModelLock, _ mode: LockMode) throws(ModelAbort) {
+        scheduler?.schedPoint(self, .lock(l, mode))
+        let t = current
+        let r = atomicSection.withLock { lockdep.validate(l, mode, thread: t) }
+        if let fatal = r.fatal { throw ModelAbort(fatal) }
+        if let inv = r.inversion { report(inv) }
+        if !l.acquireOS(mode, timeoutMs: ModelLock.threadedTimeoutMs) {
+            throw ModelAbort(Finding(kind: .deadlock, id: l.cls.name,
+                                     message: "t\(t) waited \(ModelLock.threadedTimeoutMs) ms for \(l.label) (\(mode)) (threads mode)"))
+        }
+        atomicSection.withLock {
+            l.record(mode, by: t)
+            lockdep.push(l, mode, thread: t)
+        }
+    }
+
+    private func unlockThreaded(_ l: ModelLock) {
+        let t = current
+        let mode = atomicSection.withLock { () -> LockMode? in
+            guard let mode = lockdep.pop(l, thread: t) else { return nil }
+            l.forget(mode, by: t)
+            return mode
+        }
+        guard mode != nil else {
+            report(.warn("lock_release", "t\(t) releases \(l.label) it does not hold"))
+            return
+        }
+        l.releaseOS()
+        scheduler?.schedPoint(self, .unlock(l))
     }
 
     /// A point where the kernel can be preempted without a lock change (cond_resched, etc.).
-    public func yieldPoint() { schedPoint() }
+    public func yieldPoint(_ site: StaticString = "cond_resched") { schedPoint(.yield(site)) }
 
-    @inline(__always) func schedPoint() {
+    /// A retry loop going round again (RET_PF_RETRY, an EAGAIN spin): the scheduler lets another
+    /// runnable thread make progress first, as a fair kernel scheduler eventually would.
+    public func spinPoint(_ site: StaticString) { schedPoint(.spin(site)) }
+
+    @inline(__always) func schedPoint(_ p: SchedPoint) {
         if checkEveryStep { Checker.check(self, atOpEnd: false) }
         onSchedPoint?(self)
+        scheduler?.schedPoint(self, p)
     }
 
     // MARK: folio references

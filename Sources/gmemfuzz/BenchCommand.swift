@@ -5,7 +5,15 @@ import GmemModel
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "In-process executor throughput on generated N-op inputs and the shipped corpus (no libFuzzer, no sanitizer; see Fuzz/bench.sh for those).")
+        abstract: "In-process executor throughput on generated N-op inputs and the shipped corpus (no libFuzzer, no sanitizer; see Fuzz/bench.sh for those).",
+        subcommands: [BenchThroughput.self, BenchConcurrency.self],
+        defaultSubcommand: BenchThroughput.self)
+}
+
+struct BenchThroughput: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "throughput",
+        abstract: "Executor exec/s on generated N-op inputs and on the shipped corpus.")
 
     @Option(help: "Targets (comma-separated)") var targets = "FuzzConversion,FuzzPopulate"
     @Option(help: "Ops per generated input") var ops = 64

@@ -10,6 +10,9 @@ struct Run: ParsableCommand {
     @OptionGroup var config: ConfigOptions
     @Flag(help: "Print one JSON object per file") var json = false
     @Flag(help: "Check invariants only after each op (faster)") var opChecks = false
+    @Option(help: "Logical threads: deterministic (default) or threads (real concurrency, for TSan)")
+    var mode: String = "deterministic"
+    @Flag(help: "Print every scheduling decision of a concurrent run") var trace = false
 
     func run() throws {
         var allOK = true
@@ -23,7 +26,11 @@ struct Run: ParsableCommand {
                 stderr("error: \(error)")
                 throw Exit.input
             }
-            let r = Executor.run(program, options: .init(checkEveryStep: !opChecks))
+            guard let m = ExecMode(rawValue: mode) else {
+                stderr("error: unknown mode '\(mode)' (deterministic, threads)")
+                throw Exit.input
+            }
+            let r = Executor.run(program, options: .init(checkEveryStep: !opChecks, mode: m, trace: trace))
             print(json ? ReportFormat.json(r, file: path) : ReportFormat.text(r, file: path), terminator: json ? "\n" : "")
             allOK = allOK && r.ok
         }

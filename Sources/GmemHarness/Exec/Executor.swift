@@ -20,6 +20,10 @@ public struct RunReport: Sendable {
     /// Whether any failure was injected (then a finding is not a zero-FP violation).
     public var injected = false
     public var stoppedEarly = false
+    /// Concurrent runs: the logical thread that ran each step (`schedule steps=` of this list
+    /// replays the run), and the decisions with their scheduling points when traced.
+    public var steps: [Int] = []
+    public var trace: [String] = []
 
     public var ok: Bool { unexpected.isEmpty && failedExpectations.isEmpty }
     public var firstFinding: Finding? { unexpected.first ?? findings.first }
@@ -34,7 +38,16 @@ public struct RunReport: Sendable {
     }
 }
 
-/// Runs programs against a fresh model (deterministic, single OS thread).
+/// How logical threads run (SPEC §6).
+public enum ExecMode: String, Sendable, CaseIterable {
+    /// One logical thread at a time, switched at scheduling points by the schedule: same
+    /// input, same result (replay, tests, ASan targets).
+    case deterministic
+    /// Logical threads run at once on the pool over the real pthread locks (TSan target).
+    case threads
+}
+
+/// Runs programs against a fresh model.
 public enum Executor {
     public struct Options: Sendable {
         /// Check invariants at every scheduling point (true) or only after each op.
@@ -44,13 +57,24 @@ public enum Executor {
         /// Signature prefixes treated as expected everywhere (fuzzing's known-findings list):
         /// recorded in `findings`, never `unexpected`, and the run goes on.
         public var ignore: [String] = []
-        public init(checkEveryStep: Bool = true, checkExpectations: Bool = true, ignore: [String] = []) {
+        /// Deterministic (default) or threads mode; single-threaded inputs ignore it.
+        public var mode: ExecMode = .deterministic
+        /// Record one line per scheduling decision in `RunReport.trace`.
+        public var trace = false
+        public init(checkEveryStep: Bool = true, checkExpectations: Bool = true, ignore: [String] = [],
+                    mode: ExecMode = .deterministic, trace: Bool = false) {
             self.checkEveryStep = checkEveryStep; self.checkExpectations = checkExpectations
             self.ignore = ignore
+            self.mode = mode; self.trace = trace
         }
     }
 
     public static func run(_ program: Program, options: Options = Options()) -> RunReport {
+        // Fast path (the fuzzer's common case): one logical thread and no schedule pays
+        // nothing for the concurrency machinery.
+        if program.schedule != nil || program.ops.contains(where: { $0.thread != 0 }) {
+            return ConcurrentExecutor.run(program, options: options)
+        }
         let model = Model(config: program.config)
         model.checkEveryStep = options.checkEveryStep
         var report = RunReport()
@@ -68,43 +92,52 @@ public enum Executor {
             }
             if !aborted { model.checkInvariants(atOpEnd: true) }
             fs.insert(contentsOf: model.drainFindings(), at: 0)
-            let dump = fs.isEmpty ? "" : model.stateDump()
-            for j in fs.indices {
-                fs[j].opName = op.kind.name
-                fs[j].opIndex = i
-                fs[j].stateDump = dump
-            }
-            report.records.append(OpRecord(index: i, op: op, result: result, findings: fs))
-            report.findings += fs
-            report.injected = model.inject.anyInjected
-
-            var covered = false
-            if options.checkExpectations, let e = op.expect {
-                if case .finding(let prefix) = e {
-                    covered = fs.contains { $0.signature.hasPrefix(prefix) }
-                    if !covered {
-                        report.failedExpectations.append((i, e.text, fs.first?.signature ?? result.text))
-                    }
-                } else if !e.matches(result) {
-                    report.failedExpectations.append((i, e.text, result.text))
-                }
-            } else if options.checkExpectations, let want = readValueKey(op), case .value(let got) = result, got != want {
-                report.failedExpectations.append((i, "0x" + String(want, radix: 16), result.text))
-            }
-            var unexpected = covered ? fs.filter { f in
-                if case .finding(let p) = op.expect!, f.signature.hasPrefix(p) { return false }
-                return true
-            } : fs
-            if !options.ignore.isEmpty {
-                unexpected.removeAll { f in options.ignore.contains { f.signature.hasPrefix($0) } }
-            }
-            report.unexpected += unexpected
-            if !unexpected.isEmpty || aborted {
+            let stop = account(i, op, result, fs, aborted: aborted, model, options, &report)
+            if stop {
                 report.stoppedEarly = i + 1 < program.ops.count
                 break
             }
         }
         return report
+    }
+
+    /// Record one finished op: findings get their op and a state dump, expectations are
+    /// checked. Returns whether the run must stop (an unexpected finding or an abort).
+    static func account(_ i: Int, _ op: Op, _ result: SysResult, _ fsIn: [Finding], aborted: Bool,
+                        _ model: Model, _ options: Options, _ report: inout RunReport) -> Bool {
+        var fs = fsIn
+        let dump = fs.isEmpty ? "" : model.stateDump()
+        for j in fs.indices {
+            fs[j].opName = op.kind.name
+            fs[j].opIndex = i
+            fs[j].stateDump = dump
+        }
+        report.records.append(OpRecord(index: i, op: op, result: result, findings: fs))
+        report.findings += fs
+        report.injected = model.inject.anyInjected
+
+        var covered = false
+        if options.checkExpectations, let e = op.expect {
+            if case .finding(let prefix) = e {
+                covered = fs.contains { $0.signature.hasPrefix(prefix) }
+                if !covered {
+                    report.failedExpectations.append((i, e.text, fs.first?.signature ?? result.text))
+                }
+            } else if !e.matches(result) {
+                report.failedExpectations.append((i, e.text, result.text))
+            }
+        } else if options.checkExpectations, let want = readValueKey(op), case .value(let got) = result, got != want {
+            report.failedExpectations.append((i, "0x" + String(want, radix: 16), result.text))
+        }
+        var unexpected = covered ? fs.filter { f in
+            if case .finding(let p) = op.expect!, f.signature.hasPrefix(p) { return false }
+            return true
+        } : fs
+        if !options.ignore.isEmpty {
+            unexpected.removeAll { f in options.ignore.contains { f.signature.hasPrefix($0) } }
+        }
+        report.unexpected += unexpected
+        return !unexpected.isEmpty || aborted
     }
 
     /// `value=` on a read op is an expected value.

@@ -4,6 +4,10 @@ import GmemModel
 public enum ReportFormat {
     public static func text(_ r: RunReport, file: String) -> String {
         var out = "== \(file)\n" + r.opLog() + "\n"
+        for line in r.trace { out += "  " + line + "\n" }
+        if !r.steps.isEmpty {
+            out += "realized " + ScenarioPrinter.scheduleLine(.steps(r.steps)) + "\n"
+        }
         for f in r.findings {
             let tag = r.unexpected.contains(f) ? "FINDING" : "expected finding"
             out += "\(tag) \(f.signature) at op \(f.opIndex): \(f.message)\n"

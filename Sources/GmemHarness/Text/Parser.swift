@@ -89,8 +89,17 @@ public enum ScenarioParser {
             var steps: [Int] = []
             let list = tokens[1].text.dropFirst(6)
             for part in list.isEmpty ? [] : list.split(separator: ",", omittingEmptySubsequences: false) {
-                guard let n = number(part), n < 64 else { throw fail(tokens[1].col, "bad thread number '\(part)' in steps") }
-                steps.append(n)
+                // `T*K`: thread T for K steps in a row.
+                let rk = part.split(separator: "*", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let n = number(rk[0]), n < 64 else { throw fail(tokens[1].col, "bad thread number '\(part)' in steps") }
+                var k = 1
+                if rk.count == 2 {
+                    guard let r = number(rk[1]), r >= 1, r <= 100_000, steps.count + r <= 100_000 else {
+                        throw fail(tokens[1].col, "bad repeat count in '\(part)'")
+                    }
+                    k = r
+                }
+                steps.append(contentsOf: repeatElement(n, count: k))
             }
             return .steps(steps)
         }

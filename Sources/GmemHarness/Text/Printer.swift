@@ -15,7 +15,7 @@ public enum ScenarioPrinter {
 
     public static func scheduleLine(_ s: Schedule) -> String {
         switch s {
-        case .steps(let st): "schedule steps=" + st.map(String.init).joined(separator: ",")
+        case .steps(let st): "schedule steps=" + runs(st)
         case .pct(let seed, let depth): "schedule pct seed=\(seed) depth=\(depth)"
         }
     }
@@ -46,5 +46,20 @@ public enum ScenarioPrinter {
             v == 0 ? "none" : v == 1 ? "anon" : "gmem:\((v - 2) >> 16):\((v - 2) & 0xffff)"
         case .word: ""
         }
+    }
+}
+
+extension ScenarioPrinter {
+    /// `0,0,0,1` prints as `0*3,1` (the parser expands it back).
+    static func runs(_ st: [Int]) -> String {
+        var out: [String] = []
+        var i = 0
+        while i < st.count {
+            var j = i
+            while j < st.count && st[j] == st[i] { j += 1 }
+            out.append(j - i > 2 ? "\(st[i])*\(j - i)" : Array(repeating: String(st[i]), count: j - i).joined(separator: ","))
+            i = j
+        }
+        return out.joined(separator: ",")
     }
 }

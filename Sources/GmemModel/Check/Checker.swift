@@ -1,14 +1,17 @@
 /// Invariant checks run at every scheduling point (and at the end of every op). Cheap checks
 /// only: the model is small (a few inodes of <= 64 pages). Each check names its registry id.
 enum Checker {
-    static func check(_ m: Model, atOpEnd: Bool) {
+    /// `othersIdle`: no other logical thread is in the middle of an op (the "returns to
+    /// userspace" checks about global state only hold then; a finishing thread's own locks are
+    /// always checked).
+    static func check(_ m: Model, atOpEnd: Bool, othersIdle: Bool = true) {
         // Stop after the first finding: the executor reports it and ends the run.
         if !m.findings.isEmpty { return }
         checkAttributes(m)
         checkFolios(m)
         checkHostPTEs(m)
-        for vm in m.vms { if let vm { checkStage2(m, vm, atOpEnd: atOpEnd) } }
-        if atOpEnd { checkOpEnd(m) }
+        for vm in m.vms { if let vm { checkStage2(m, vm, atOpEnd: atOpEnd && othersIdle) } }
+        if atOpEnd { checkOpEnd(m, othersIdle: othersIdle) }
     }
 
     /// G1
@@ -182,8 +185,8 @@ enum Checker {
     }
 
     /// G16 bindings, L1 locks.
-    static func checkOpEnd(_ m: Model) {
-        for f in m.files {
+    static func checkOpEnd(_ m: Model, othersIdle: Bool) {
+        for f in m.files where othersIdle {
             guard let f, !f.released else { continue }
             let bs = f.bindings.sorted { $0.start < $1.start }
             for i in bs.indices {
@@ -195,7 +198,7 @@ enum Checker {
                 }
             }
         }
-        for t in m.lockdep.held.indices where !m.lockdep.held[t].isEmpty {
+        for t in m.lockdep.held.indices where !m.lockdep.held[t].isEmpty && (othersIdle || t == m.current) {
             let names = m.lockdep.held[t].map { $0.lock.label }.joined(separator: ", ")
             m.report(.invariant(.L1, "t\(t) returns to userspace holding \(names)"))
         }
@@ -211,7 +214,9 @@ extension Model {
     }
 
     /// Run every invariant check now (the executor calls this after each op).
-    public func checkInvariants(atOpEnd: Bool) { Checker.check(self, atOpEnd: atOpEnd) }
+    public func checkInvariants(atOpEnd: Bool, othersIdle: Bool = true) {
+        Checker.check(self, atOpEnd: atOpEnd, othersIdle: othersIdle)
+    }
 
     /// A short model-state dump for reports.
     public func stateDump() -> String {

@@ -155,6 +155,9 @@ public final class GmemInode {
     public let hugeOrder: Int
     public internal(set) var filemap: [Folio?]
     public internal(set) var attrs: AttrTree
+    /// Conversions that stored attributes so far: an op that must not change attributes (G12)
+    /// compares before/after only when no conversion on another thread stored in between.
+    public internal(set) var attrStores = 0
     public let invalidateLock: ModelLock
     public internal(set) var files: [GmemFile] = []
     /// Inode lifetime: last file reference (fd + VMAs) gone -> evicted, folios truncated.

@@ -7,8 +7,10 @@ extension Model {
         if page < 0 || count <= 0 { return .err(.EINVAL) }
         let inode = f.inode
         if page + count > inode.sizePages { return .err(.EINVAL) }
-        let attrsBefore = inode.attrs
-        defer { if inode.attrs != attrsBefore { report(.invariant(.G12, "allocation changed attributes")) } }
+        let attrsBefore = inode.attrs, stores = inode.attrStores
+        defer {
+            if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "allocation changed attributes")) }
+        }
         try lock(inode.invalidateLock, .shared)
         defer { unlock(inode.invalidateLock) }
         var index = page
@@ -33,7 +35,7 @@ extension Model {
         if page < 0 || count <= 0 { return .err(.EINVAL) }
         let inode = f.inode
         let start = min(page, inode.sizePages), end = min(page + count, inode.sizePages)
-        let attrsBefore = inode.attrs
+        let attrsBefore = inode.attrs, stores = inode.attrStores
         try lock(inode.invalidateLock)
         if inode.hugeOrder > 0 {
             defer { if inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) } }
@@ -43,7 +45,7 @@ extension Model {
         try truncateInodePagesRange(inode, start, end)
         try gmemInvalidateEnd(inode, start, end)
         unlock(inode.invalidateLock)
-        if inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) }
+        if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) }
         return .ok
     }
 
@@ -82,6 +84,9 @@ extension Model {
     /// unmap_mapping_pages()/unmap_mapping_range(): zap host PTEs of [start, end) in every process.
     @discardableResult
     func unmapMappingRange(_ inode: GmemInode, _ start: Int, _ end: Int) -> Int {
+        // Page tables are under each mm's PTL in the kernel: the atomic section in threads mode.
+        if threaded { atomicSection.lock() }
+        defer { if threaded { atomicSection.unlock() } }
         var n = 0
         for p in procs {
             guard let p, !p.ptes.isEmpty else { continue }

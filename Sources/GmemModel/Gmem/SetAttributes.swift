@@ -76,6 +76,7 @@ extension Model {
         }
         // 7. mas_store_prealloc(): cannot fail.
         inode.attrs.store(start, end, private: toPrivate)
+        inode.attrStores += 1
         // 8. invalidate end.
         try gmemInvalidateEnd(inode, start, end)
         // §3.4 step 7: shared->private merges huge ranges that became fully private (metadata only).

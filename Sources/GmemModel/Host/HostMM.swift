@@ -87,6 +87,9 @@ extension Model {
             if takeIL { unlock(inode.invalidateLock) }
             return .sigbus                                   // -EACCES -> VM_FAULT_SIGBUS
         }
+        // Preemptible between the shareability check and the page-cache lookup; under IL.r a
+        // conversion cannot run here, without it (gmem B20) one can.
+        yieldPoint("kvm_gmem_fault_user_mapping")
         let folio: Folio
         switch try kvmGmemGetFolio(inode, pgoff) {
         case .failure(let e):
@@ -103,9 +106,11 @@ extension Model {
             return .sigbus
         }
         // finish_fault(): the fault's reference becomes the PTE's.
-        folioPut(folio, .caller)
-        folioGet(folio, .pte)
-        p.ptes[Process.key(inode.id, pgoff)] = FrameRef(folio, page: pgoff - folio.index)
+        atomically {                                         // set_pte_at() under the PTL
+            folioPut(folio, .caller)
+            folioGet(folio, .pte)
+            p.ptes[Process.key(inode.id, pgoff)] = FrameRef(folio, page: pgoff - folio.index)
+        }
         unlock(folio.lock)
         return nil
     }

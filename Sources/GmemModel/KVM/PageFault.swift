@@ -46,7 +46,7 @@ extension Model {
                 if retries >= retryBound {
                     throw ModelAbort(.invariant(.K6, "fault on gfn \(gfn) retried \(retries) times: mmu_invalidate_in_progress=\(vm.inval.inProgress) range=[\(vm.inval.rangeStart), \(vm.inval.rangeEnd)) never ends"))
                 }
-                yieldPoint()
+                spinPoint("RET_PF_RETRY")      // the vCPU re-enters the guest and faults again
             }
         }
     }
@@ -57,10 +57,13 @@ extension Model {
         if beforeSeq && isPrivate != kvmMemIsPrivate(vm, gfn) {
             return .exit(.memoryFault)          // gmem B25: check before the snapshot
         }
+        // Preemptible before the snapshot: with the check above (B25), a conversion here goes
+        // unnoticed, since the snapshot below already includes its seq bump.
+        yieldPoint("kvm_mmu_faultin_pfn")
         // kvm_mmu_faultin_pfn(): snapshot mmu_invalidate_seq, then (since Sean's 2024-02-28 fix)
         // check the private/shared attribute.
         let mmuSeq = vm.inval.seq
-        yieldPoint()
+        yieldPoint("kvm_mmu_faultin_pfn")
         if !beforeSeq && isPrivate != kvmMemIsPrivate(vm, gfn) {
             return .exit(.memoryFault)          // kvm_mmu_prepare_memory_fault_exit(), -EFAULT
         }

@@ -9,9 +9,9 @@ import Darwin
 /// waiter is not runnable. Acquiring a lock the model knows is unavailable never blocks the OS
 /// thread: it is reported (self-deadlock) or handed to the scheduler.
 ///
-/// `@unchecked Sendable`: in threads mode (concurrency issue) several OS threads call lock/unlock;
-/// the holder bookkeeping is only touched while the pthread lock itself is held (or, in
-/// deterministic mode, by the single running logical thread).
+/// `@unchecked Sendable`: in threads mode several OS threads call lock/unlock; the holder
+/// bookkeeping (`writer`, `readers`) is only touched inside `Model.atomicSection` there, and in
+/// deterministic mode only by the one logical thread the turnstile lets run.
 public final class ModelLock: @unchecked Sendable {
     public let cls: LockClass
     /// Instance label for reports, e.g. "invalidate_lock(gmem0)".
@@ -30,6 +30,9 @@ public final class ModelLock: @unchecked Sendable {
     }
 
     deinit {
+        // A run torn down by an abort may leave a lock held: leak the few bytes rather than
+        // destroy a locked rwlock (undefined behaviour; TSan reports it).
+        guard isFree else { return }
         pthread_rwlock_destroy(rw)
         rw.deallocate()
     }
@@ -39,28 +42,51 @@ public final class ModelLock: @unchecked Sendable {
     func heldBy(_ t: Int) -> Bool { writer == t || readers.contains(t) }
 
     /// Whether `mode` could be granted now (ignoring the requester's own holds).
-    func available(_ mode: LockMode) -> Bool {
+    public func available(_ mode: LockMode) -> Bool {
         mode == .shared ? writer < 0 : isFree
     }
 
-    func grant(_ mode: LockMode, to t: Int) {
+    /// Bookkeeping: `t` now holds it (deterministic mode: before acquireOS; threads mode:
+    /// after it, inside the atomic section).
+    func record(_ mode: LockMode, by t: Int) {
         switch mode {
-        case .exclusive:
-            writer = t
-            pthread_rwlock_wrlock(rw)
-        case .shared:
-            readers.append(t)
-            pthread_rwlock_rdlock(rw)
+        case .exclusive: writer = t
+        case .shared: readers.append(t)
         }
     }
 
-    func drop(_ mode: LockMode, by t: Int) {
+    func forget(_ mode: LockMode, by t: Int) {
         switch mode {
-        case .exclusive:
-            writer = -1
-        case .shared:
-            if let i = readers.lastIndex(of: t) { readers.remove(at: i) }
+        case .exclusive: writer = -1
+        case .shared: if let i = readers.lastIndex(of: t) { readers.remove(at: i) }
         }
-        pthread_rwlock_unlock(rw)
     }
+
+    /// The real lock. Deterministic mode only calls it when the bookkeeping says it is free,
+    /// so it never blocks there.
+    func acquireOS(_ mode: LockMode) {
+        switch mode {
+        case .exclusive: pthread_rwlock_wrlock(rw)
+        case .shared: pthread_rwlock_rdlock(rw)
+        }
+    }
+
+    /// How long threads mode waits for a real lock before calling it a deadlock.
+    static let threadedTimeoutMs = 2000
+
+    /// Threads mode: block on the real lock, giving up after `timeoutMs` (a real deadlock must
+    /// become a finding, not a hang).
+    func acquireOS(_ mode: LockMode, timeoutMs: Int) -> Bool {
+        let r = mode == .exclusive ? pthread_rwlock_trywrlock(rw) : pthread_rwlock_tryrdlock(rw)
+        if r == 0 { return true }
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let ns = Int(ts.tv_nsec) + timeoutMs * 1_000_000
+        ts.tv_sec += ns / 1_000_000_000
+        ts.tv_nsec = ns % 1_000_000_000
+        let r2 = mode == .exclusive ? pthread_rwlock_timedwrlock(rw, &ts) : pthread_rwlock_timedrdlock(rw, &ts)
+        return r2 == 0
+    }
+
+    func releaseOS() { pthread_rwlock_unlock(rw) }
 }
