@@ -12,5 +12,6 @@ struct GmemFuzz: ParsableCommand {
             Run.self,
             Profiles.self,
             Variants.self,
+            Import.self,
         ])
 }
