@@ -225,14 +225,14 @@ struct Correlator {
         let start = gfn & ~(n - 1)
         if setup.platform == .tdx && !sawEntry {
             if let i = actions.indices.last, case .populate(let g, let c) = actions[i].kind, Self.sat(g, c) == start {
-                actions[i].kind = .populate(gfn: g, count: c + n); return
+                actions[i].kind = .populate(gfn: g, count: Self.sat(c, n)); return
             }
             emit(.populate(gfn: start, count: n),
                  ["leaf installed at \(loc) with no kvm_page_fault before the first kvm_entry: KVM_TDX_INIT_MEM_REGION (no tracepoint of its own)"], loc)
         } else {
             let vc = vcpu(t, nil)
             if let i = actions.indices.last, case .prefault(let v, let g, let c) = actions[i].kind, v == vc, Self.sat(g, c) == start {
-                actions[i].kind = .prefault(vcpu: v, gfn: g, count: c + n); return
+                actions[i].kind = .prefault(vcpu: v, gfn: g, count: Self.sat(c, n)); return
             }
             emit(.prefault(vcpu: vc, gfn: start, count: n),
                  ["leaf installed at \(loc) with no kvm_page_fault on this task: KVM_PRE_FAULT_MEMORY\(sawEntry ? "" : " (before the first kvm_entry)")"], loc)
@@ -393,7 +393,7 @@ struct Correlator {
         for s in qemuSlots where s.ua < end && hva < Self.sat(s.ua, s.size) {
             hit = true
             let lo = max(hva, s.ua), hi = min(end, Self.sat(s.ua, s.size))
-            let gfn = (s.gpa + (lo - s.ua)) >> 12
+            let gfn = Self.sat(s.gpa, lo - s.ua) >> 12
             let count = Self.pagesOf(bytes: hi - lo)
             if let i = lastRealAction, case .hostUnmap(let g, let c) = actions[i].kind, g == gfn, c == count {
                 actions[i].comments.append("also \(what) at \(loc)"); continue
