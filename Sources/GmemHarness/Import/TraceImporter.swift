@@ -26,7 +26,12 @@ public enum TraceImporter {
             if raw.count > Bytes.maxLine { diag(.error, "line too long (\(raw.count) bytes, limit \(Bytes.maxLine))"); continue }
             let r: LineResult
             do {
-                r = input.format == .qemu ? try QemuLineParser.parse(raw) : try KernelLineParser.parse(raw, format: input.format)
+                switch input.format {
+                case .ftrace: r = try FtraceLineParser.parse(raw)
+                case .traceCmd: r = try TraceCmdLineParser.parse(raw)
+                case .perf: r = try PerfLineParser.parse(raw)
+                case .qemu: r = try QemuLineParser.parse(raw)
+                }
             } catch {
                 diag(.error, error.message); continue
             }
