@@ -158,7 +158,7 @@ public final class Model {
         if f.refcount == 0 {
             warnOn(f.inFilemap, "folio_put", "folio \(f.id) freed while still in the page cache")
             f.release()
-            pages.noteFreed()
+            pages.noteFreed(f)
         } else if f.refcount < 0 {
             report(.invariant(.G5, "folio \(f.id) refcount went negative (\(f.refcount))"))
         }

@@ -32,18 +32,46 @@ struct ConfigOptions: ParsableArguments {
     }
 }
 
+/// Reads a `.gmf` scenario or a binary fuzzer input (decided by content: scenarios start with
+/// the `gmemfuzz` header, a comment or whitespace; anything else is bytes for the codec).
 func loadProgram(_ path: String) throws -> Program {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw InputError("\(path): cannot read file")
     }
-    guard let text = String(data: data, encoding: .utf8), text.hasPrefix("gmemfuzz") || text.hasPrefix("#") || text.first?.isWhitespace == true else {
-        throw InputError("\(path): not a .gmf scenario (binary inputs need the byte codec)")
+    if isScenarioText(data) || path.hasSuffix(".gmf") {
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw InputError("\(path):1:1: not UTF-8 text")
+        }
+        do {
+            return try ScenarioParser.parse(text, file: path)
+        } catch {
+            throw InputError(error.description)
+        }
     }
-    do {
-        return try ScenarioParser.parse(text, file: path)
-    } catch {
-        throw InputError(error.description)
-    }
+    return ByteCodec.decode([UInt8](data))
+}
+
+func isScenarioText(_ data: Data) -> Bool {
+    guard let first = data.first else { return false }
+    if first == UInt8(ascii: "#") || first == UInt8(ascii: " ") || first == UInt8(ascii: "\n") || first == UInt8(ascii: "\t") { return true }
+    return data.starts(with: Array("gmemfuzz".utf8))
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw InputError("\(path): cannot read file") }
+    return [UInt8](data)
+}
+
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    let url = URL(fileURLWithPath: path)
+    try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    do { try Data(bytes).write(to: url) } catch { throw InputError("\(path): cannot write: \(error.localizedDescription)") }
+}
+
+/// Every `.gmf` file under `dir`, sorted (deterministic order).
+func scenarioFiles(under dir: String) -> [String] {
+    guard let e = FileManager.default.enumerator(atPath: dir) else { return [] }
+    return e.compactMap { $0 as? String }.filter { $0.hasSuffix(".gmf") }.sorted().map { dir + "/" + $0 }
 }
 
 struct InputError: Error, CustomStringConvertible {

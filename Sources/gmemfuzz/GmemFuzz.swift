@@ -10,6 +10,11 @@ struct GmemFuzz: ParsableCommand {
         abstract: "Fuzzing harness for guest_memfd / KVM / TDX conversion and populate sequences.",
         subcommands: [
             Run.self,
+            Fmt.self,
+            Encode.self,
+            CorpusGroup.self,
+            Fuzz.self,
+            Bench.self,
             Profiles.self,
             Variants.self,
             Import.self,

@@ -41,8 +41,12 @@ public enum Executor {
         public var checkEveryStep = true
         /// Apply `=>` expectations (scenario mode). Fuzzing ignores them.
         public var checkExpectations = true
-        public init(checkEveryStep: Bool = true, checkExpectations: Bool = true) {
+        /// Signature prefixes treated as expected everywhere (fuzzing's known-findings list):
+        /// recorded in `findings`, never `unexpected`, and the run goes on.
+        public var ignore: [String] = []
+        public init(checkEveryStep: Bool = true, checkExpectations: Bool = true, ignore: [String] = []) {
             self.checkEveryStep = checkEveryStep; self.checkExpectations = checkExpectations
+            self.ignore = ignore
         }
     }
 
@@ -87,10 +91,13 @@ public enum Executor {
             } else if options.checkExpectations, let want = readValueKey(op), case .value(let got) = result, got != want {
                 report.failedExpectations.append((i, "0x" + String(want, radix: 16), result.text))
             }
-            let unexpected = covered ? fs.filter { f in
+            var unexpected = covered ? fs.filter { f in
                 if case .finding(let p) = op.expect!, f.signature.hasPrefix(p) { return false }
                 return true
             } : fs
+            if !options.ignore.isEmpty {
+                unexpected.removeAll { f in options.ignore.contains { f.signature.hasPrefix($0) } }
+            }
             report.unexpected += unexpected
             if !unexpected.isEmpty || aborted {
                 report.stoppedEarly = i + 1 < program.ops.count

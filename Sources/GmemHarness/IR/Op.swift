@@ -52,9 +52,13 @@ public struct Op: Equatable, Sendable {
     public init(_ kind: OpKind, thread: Int = 0, args: [Int]? = nil, expect: Expectation? = nil) {
         self.kind = kind
         self.thread = thread
-        self.args = args ?? kind.schema.keys.map { $0.defaultValue ?? Op.absent }
+        self.args = args ?? Op.defaultArgs[Int(kind.rawValue)]
         self.expect = expect
     }
+
+    /// Per-kind default argument vectors (copy-on-write shared: building an op allocates nothing
+    /// until an argument changes).
+    static let defaultArgs: [[Int]] = OpKind.allCases.map { k in k.schema.keys.map { $0.defaultValue ?? Op.absent } }
 
     /// Build an op from key/value pairs (tests, importer, reproducers).
     public init(_ kind: OpKind, _ pairs: KeyValuePairs<String, Int>, thread: Int = 0, expect: Expectation? = nil) {

@@ -23,19 +23,29 @@ enum Checker {
 
     /// G4, G5, G6
     static func checkFolios(_ m: Model) {
-        var pteRefs: [Int: Int] = [:]
-        for p in m.procs { if let p { for pte in p.ptes.values { pteRefs[pte.folio.id, default: 0] += 1 } } }
-        for f in m.pages.folios where !f.freed {
-            let expected = f.filemapRefs + (pteRefs[f.id] ?? 0) + f.callerRefs + f.gupRefs
+        // Host-PTE refs are recounted from the page tables (an oracle independent of folioGet).
+        for p in m.procs { if let p { for pte in p.ptes.values { pte.folio.scratchPTEs += 1 } } }
+        defer { for f in m.pages.live { f.scratchPTEs = 0 } }
+        for f in m.pages.live {
+            let ptes = f.scratchPTEs
+            let expected = f.filemapRefs + ptes + f.callerRefs + f.gupRefs
                 + Model.gupPinBias * f.pins + f.transientRefs + f.lruRefs + f.tdxRefs + f.anonOwnerRefs
             if f.refcount != expected {
-                m.report(.invariant(.G5, "folio \(f.id) (gmem\(f.inode) index \(f.index)) refcount \(f.refcount) != expected \(expected) [filemap \(f.filemapRefs) pte \(pteRefs[f.id] ?? 0) caller \(f.callerRefs) gup \(f.gupRefs) pins \(f.pins) transient \(f.transientRefs) lru \(f.lruRefs) tdx \(f.tdxRefs)]"))
+                m.report(.invariant(.G5, "folio \(f.id) (gmem\(f.inode) index \(f.index)) refcount \(f.refcount) != expected \(expected) [filemap \(f.filemapRefs) pte \(ptes) caller \(f.callerRefs) gup \(f.gupRefs) pins \(f.pins) transient \(f.transientRefs) lru \(f.lruRefs) tdx \(f.tdxRefs)]"))
             }
             if f.inFilemap != (f.filemapRefs == f.nrPages) {
                 m.report(.invariant(.G5, "folio \(f.id): in filemap \(f.inFilemap) but filemap refs \(f.filemapRefs)"))
             }
             if f.refcount == 0 {
                 m.report(.invariant(.G6, "folio \(f.id) has refcount 0 but was not freed"))
+            }
+            // G18: huge folios are private-only and never host-mapped.
+            if f.order > 0 && f.inode >= 0 && f.inFilemap {
+                if ptes > 0 {
+                    m.report(.invariant(.G18, "order-\(f.order) folio \(f.id) (gmem\(f.inode) index \(f.index)) is mapped by \(ptes) host PTE(s)"))
+                } else if m.profile.perGmemAttributes, m.inodes[f.inode].attrs.any(f.index, f.index + f.nrPages, private: false) {
+                    m.report(.invariant(.G18, "order-\(f.order) folio \(f.id) backs shared indices of gmem\(f.inode) in [\(f.index), \(f.index + f.nrPages))"))
+                }
             }
             if f.inode >= 0 && (f.gupRefs > 0 || f.pins > 0), f.inFilemap {
                 let inode = m.inodes[f.inode]
@@ -86,12 +96,12 @@ enum Checker {
             if !f.uptodate {
                 m.report(.invariant(.G13, "vm\(vm.id) maps never-zeroed folio \(f.id) at gfn \(gfn)"))
             }
-            if f.hwpoison {
+            // memory_failure() sets PG_hwpoison before kvm_gmem_error_folio() zaps: only an
+            // SPTE that survives the whole path breaks the rule.
+            if f.hwpoison && atOpEnd {
                 m.report(.invariant(.G14, "vm\(vm.id) maps hwpoisoned folio \(f.id) at gfn \(gfn)"))
             }
-            if s.level > f.order {
-                m.report(.invariant(.K5, "vm\(vm.id) maps gfn \(gfn) at level \(s.level) over an order-\(f.order) folio"))
-            }
+            if s.level > 0 { continue }   // huge leaves live in hugeSpte
             let inRange = vm.inval.inProgress > 0 && (vm.inval.rangeStart < 0 || (gfn >= vm.inval.rangeStart && gfn < vm.inval.rangeEnd))
             guard let slot = vm.slots[s.slotID], !slot.deleted else {
                 if atOpEnd { m.report(.invariant(.G16, "vm\(vm.id) SPTE for gfn \(gfn) survives deletion of slot \(s.slotID)")) }
@@ -120,8 +130,54 @@ enum Checker {
                 }
             }
         }
+        if !vm.hugeSpte.isEmpty { checkHugeLeaves(m, vm, atOpEnd: atOpEnd) }
         if atOpEnd && vm.inval.inProgress != 0 {
             m.report(.invariant(.K1, "vm\(vm.id) returns to userspace with mmu_invalidate_in_progress = \(vm.inval.inProgress)"))
+        }
+    }
+
+    /// G7, G8, G14, K5, K7 for huge leaves (K4's per-page frame check reduces to "the leaf maps
+    /// the folio the filemap holds at its first index" once K5 holds).
+    static func checkHugeLeaves(_ m: Model, _ vm: VM, atOpEnd: Bool) {
+        for (base, s) in vm.hugeSpte {
+            let f = s.ref.folio
+            let pages = PageLevel.pages(s.level)
+            if f.freed {
+                m.report(.invariant(.G7, "vm\(vm.id) level-\(s.level) SPTE at gfn \(base) maps freed folio \(f.id)"))
+                continue
+            }
+            if f.hwpoison && atOpEnd { // see checkStage2: the zap follows PG_hwpoison
+                m.report(.invariant(.G14, "vm\(vm.id) maps hwpoisoned folio \(f.id) at gfn \(base)"))
+            }
+            // K5: level <= folio order, and the leaf lies inside the folio.
+            if pages > f.nrPages || s.ref.page % pages != 0 || s.ref.page + pages > f.nrPages {
+                m.report(.invariant(.K5, "vm\(vm.id) maps gfn \(base) with a level-\(s.level) leaf (\(pages) pages) over order-\(f.order) folio \(f.id) at page \(s.ref.page)"))
+                continue
+            }
+            guard let slot = vm.slots[s.slotID], !slot.deleted else {
+                m.report(.invariant(.G16, "vm\(vm.id) huge SPTE at gfn \(base) survives deletion of slot \(s.slotID)"))
+                continue
+            }
+            if base < slot.baseGfn || base + pages > slot.baseGfn + slot.npages {
+                m.report(.invariant(.K7, "vm\(vm.id) level-\(s.level) leaf at gfn \(base) extends outside slot \(slot.id)"))
+                continue
+            }
+            guard s.gmemBacked, let file = slot.file, !file.released else { continue }
+            if !f.inFilemap {
+                m.report(.invariant(.G8, "vm\(vm.id) huge SPTE at gfn \(base) maps folio \(f.id) removed from the page cache"))
+                continue
+            }
+            let idx = slot.index(of: base)
+            if file.inode.filemap[idx] !== f {
+                m.report(.invariant(.K4, "vm\(vm.id) huge SPTE at gfn \(base) maps folio \(f.id), but gmem\(file.inode.id) index \(idx) holds another"))
+            }
+            let inRange = vm.inval.inProgress > 0 && (vm.inval.rangeStart < 0 || (base < vm.inval.rangeEnd && base + pages > vm.inval.rangeStart))
+            if !inRange && m.profile.perGmemAttributes {
+                let mixed = file.inode.attrs.any(idx, idx + pages, private: !s.isPrivate)
+                if mixed {
+                    m.report(.invariant(.K7, "vm\(vm.id) \(s.isPrivate ? "private" : "shared") level-\(s.level) leaf at gfn \(base) spans indices of the other type"))
+                }
+            }
         }
     }
 
@@ -163,6 +219,7 @@ extension Model {
         for vm in vms {
             guard let vm else { continue }
             let sp = vm.spte.keys.sorted().prefix(16).map { g in "\(g):\(vm.spte[g]!.isPrivate ? "P" : "S")" }
+                + vm.hugeSpte.keys.sorted().prefix(8).map { g in "\(g):\(vm.hugeSpte[g]!.isPrivate ? "P" : "S")@L\(vm.hugeSpte[g]!.level)" }
             out.append("vm\(vm.id) \(vm.type.rawValue) slots=\(vm.slots.keys.sorted()) inval=\(vm.inval.inProgress)/seq\(vm.inval.seq) spte=[\(sp.joined(separator: " "))]\(vm.bugged ? " BUGGED" : "")")
         }
         for inode in inodes where !inode.evicted {

@@ -2,8 +2,8 @@
 /// research item it comes from. Ids are stable; never renumber, only append.
 ///   G = guest_memfd and host mm, K = KVM MMU and invalidation, L = locks, T = TDX (issue 3).
 public enum InvariantID: String, CaseIterable, Sendable {
-    case G1, G2, G3, G4, G5, G6, G7, G8, G9, G10, G11, G12, G13, G14, G15, G16, G17
-    case K1, K2, K3, K4, K5, K6
+    case G1, G2, G3, G4, G5, G6, G7, G8, G9, G10, G11, G12, G13, G14, G15, G16, G17, G18, G19
+    case K1, K2, K3, K4, K5, K6, K7
     case L1, L2, L3
 
     public var statement: String {
@@ -25,12 +25,15 @@ public enum InvariantID: String, CaseIterable, Sendable {
         case .G15: "kvm_gmem_get_pfn never succeeds for a released file or a foreign binding (gmem I22)"
         case .G16: "bindings of a file never overlap and never point at a deleted memslot; no SPTE from a released file survives release (gmem I23)"
         case .G17: "a to-private conversion blocked only by per-CPU lru_add batch refs must not fail: nothing else drops those refs, so a retry never succeeds (gmem I28, B5)"
+        case .G18: "a huge folio (order > 0) backs only PRIVATE indices and is never mapped by a host PTE: shared pages are order 0 (gmem I11, §3.1)"
+        case .G19: "a folio is split or merged only when no host PTE maps it and no stage-2 leaf larger than the resulting pieces maps it (gmem I10, B16)"
         case .K1: "mmu_invalidate_in_progress >= 0 and every invalidate begin has its end before the syscall returns (gmem I14)"
         case .K2: "a stage-2 private mapping has attr PRIVATE and a gmem-backed shared mapping has attr SHARED, unless an invalidation covering the gfn is in progress (gmem I7)"
         case .K3: "after a conversion no stage-2 mapping of the old type remains in range, and no mapping already of the target type was zapped (gmem I8, B1)"
         case .K4: "a stage-2 mapping points at the frame the gmem filemap (or slot backing) currently holds for that gfn (gmem I13, I23)"
-        case .K5: "a stage-2 mapping level is <= the folio order and never spans mixed attributes (gmem I9, I27)"
+        case .K5: "a stage-2 leaf maps pages of one folio only: its size is <= the folio size, it lies inside the folio (gmem I9, I27; level <= folio order)"
         case .K6: "a vCPU fault does not retry forever once all invalidations have ended (gmem I29)"
+        case .K7: "a huge stage-2 leaf never spans mixed attributes or pages outside its memslot, unless an invalidation covering it is in progress (gmem I9, I27; lpage_info)"
         case .L1: "no lock is held when a syscall or guest access returns"
         case .L2: "a lock is never re-acquired by the task that holds it (gmem I24, D1)"
         case .L3: "the lock acquisition-order graph stays acyclic (gmem I24, D2)"

@@ -15,6 +15,16 @@ public struct GmemFlags: OptionSet, Hashable, Sendable {
 public enum HugeSize: Int, Sendable, CaseIterable {
     case none = 0, h2m, h1g
     public var name: String { ["none", "2m", "1g"][rawValue] }
+    /// Folio order of the hugetlb pages (GUESTMEM_HUGETLB_FLAG_2MB / _1GB: log2 size 21 / 30).
+    public var order: Int { [0, 9, 18][rawValue] }
+}
+
+/// Page-table levels as the model numbers them: 0 = 4K, 1 = 2M, 2 = 1G (PG_LEVEL_4K + level).
+public enum PageLevel {
+    /// KVM_PAGES_PER_HPAGE(level)
+    @inline(__always) public static func pages(_ level: Int) -> Int { 1 << (9 * level) }
+    /// kvm_max_level_for_order(): the largest level a folio of `order` can back.
+    @inline(__always) public static func maxLevel(forOrder order: Int) -> Int { order >= 18 ? 2 : order >= 9 ? 1 : 0 }
 }
 
 /// KVM_FILTER_PRIVATE / KVM_FILTER_SHARED (enum kvm_gfn_range_filter).
@@ -64,8 +74,11 @@ public final class VM {
     public let slotsLock: ModelLock
     public let mmuLock: ModelLock
     public internal(set) var slots: [Int: Memslot] = [:]
-    /// Direct (shared, or all for non-TDX) root: gfn -> leaf.
+    /// Direct (shared, or all for non-TDX) root: gfn -> 4K leaf.
     public internal(set) var spte: [Int: SPTE] = [:]
+    /// Huge leaves (level >= 1) of the same root, keyed by their first (level-aligned) gfn. Kept
+    /// apart so 4K-only runs pay one isEmpty check for huge-page support.
+    public internal(set) var hugeSpte: [Int: SPTE] = [:]
     public internal(set) var inval = InvalidationState()
     /// Per-VM attributes (mainline kvm->mem_attr_array): gfns with PRIVATE set.
     public internal(set) var privateGfns: Set<Int> = []
@@ -138,6 +151,8 @@ public final class GmemInode {
     public let sizePages: Int
     public let flags: GmemFlags
     public let huge: HugeSize
+    /// 0 for 4K guest_memfd, 9 / 18 for hugetlb-backed (every allocation is a folio of this order).
+    public let hugeOrder: Int
     public internal(set) var filemap: [Folio?]
     public internal(set) var attrs: AttrTree
     public let invalidateLock: ModelLock
@@ -150,6 +165,7 @@ public final class GmemInode {
         self.sizePages = sizePages
         self.flags = flags
         self.huge = huge
+        hugeOrder = huge.order
         filemap = Array(repeating: nil, count: sizePages)
         attrs = AttrTree(size: sizePages, initPrivate: !flags.contains(.initShared))
         invalidateLock = ModelLock(.invalidateLock, "invalidate_lock(gmem\(id))")

@@ -13,8 +13,15 @@ extension Model {
         guard id >= 0 && id < Model.maxHandles, files[id] == nil, let vm = vm(vmID), vm.fdOpen else { return .skipped }
         if !flags.isSubset(of: gmemSupportedFlags(vm)) { return .err(.EINVAL) }
         if pages <= 0 { return .err(.EINVAL) }
-        // hugetlb-backed guest_memfd: only the hp-v3 profile, and not modelled yet (TDX/huge issue).
-        if huge != .none { return .err(.EINVAL) }
+        // GUEST_MEMFD_FLAG_HUGETLB (1G-RFCv2): only the hp-v3 profile has it; the size must be a
+        // whole number of hugetlb pages [I: the hugetlb allocator works in whole pages].
+        if huge != .none {
+            if !profile.hugePages { return .err(.EINVAL) }
+            let nr = 1 << huge.order
+            if pages % nr != 0 { return .err(.EINVAL) }
+            // Model limit, not a kernel errno.
+            if pages / nr > (huge == .h2m ? Model.maxHugePages2M : Model.maxHugePages1G) { return .skipped }
+        }
         // IPC-v8 kvm_gmem_init_inode(): one maple entry for [0, size) stored under IL.w; a failed
         // store fails the create (the research does not pin the errno; ENOMEM is what
         // mtree_store_range returns).

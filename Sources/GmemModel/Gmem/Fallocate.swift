@@ -35,11 +35,33 @@ extension Model {
         let start = min(page, inode.sizePages), end = min(page + count, inode.sizePages)
         let attrsBefore = inode.attrs
         try lock(inode.invalidateLock)
+        if inode.hugeOrder > 0 {
+            defer { if inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) } }
+            return try kvmGmemPunchHoleHuge(inode, start, end)
+        }
         try gmemInvalidateBegin(inode, start, end, filter: invalidateFilter(inode, start, end))
         try truncateInodePagesRange(inode, start, end)
         try gmemInvalidateEnd(inode, start, end)
         unlock(inode.invalidateLock)
         if inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) }
+        return .ok
+    }
+
+    /// Punch on hugetlb gmem (caller holds IL.w): HP v3 16/24 invalidate begin, split the leaves
+    /// crossing the range (kvm_gmem_split_private; -ENOMEM fails the punch before any zap), zap,
+    /// then 1G-RFCv2 truncation (whole huge ranges freed, partial ones zeroed), invalidate end.
+    func kvmGmemPunchHoleHuge(_ inode: GmemInode, _ start: Int, _ end: Int) throws(ModelAbort) -> SysResult {
+        defer { unlock(inode.invalidateLock) }
+        guard start < end else { return .ok }
+        try gmemInvalidateStart(inode, start, end)
+        if let e = try gmemSplitPrivate(inode, start, end, whole: false) {
+            // gmem B24: the error path skips kvm_mmu_invalidate_end().
+            if !v.has(.splitFailureSkipsInvalidateEnd) { try gmemInvalidateEnd(inode, start, end) }
+            return .err(e)
+        }
+        try gmemZapRange(inode, start, end, filter: invalidateFilter(inode, start, end))
+        try kvmGmemTruncateInodeRange(inode, start, end)
+        try gmemInvalidateEnd(inode, start, end)
         return .ok
     }
 

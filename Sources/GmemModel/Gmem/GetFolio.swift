@@ -8,6 +8,14 @@ extension Model {
             try lock(f.lock)              // folio_lock
             return .success(f)
         }
+        if inode.hugeOrder > 0 {
+            // hugetlb allocator: the whole huge range appears at once (split if mixed).
+            if let e = kvmGmemAllocHugeFolio(inode, index) { return .failure(ErrnoBox(e)) }
+            let f = inode.filemap[index]!
+            folioGet(f, .caller)
+            try lock(f.lock)
+            return .success(f)
+        }
         if inject.take(alloc: .folio) { return .failure(ErrnoBox(.ENOMEM)) }
         let f = pages.alloc(order: 0, inode: inode.id, index: index)
         folioGet(f, .caller)

@@ -51,6 +51,17 @@ extension Model {
                 return r
             }
         }
+        // hugetlb gmem, private->shared: split the huge folios in range (§3.4 step 2b) before the
+        // point of no return; a failure leaves attributes and stage-2 mappings untouched.
+        if !toPrivate && inode.hugeOrder > 0 && !begun {
+            switch try kvmGmemSplitForShared(inode, start, end, filter: filter) {
+            case .failed(let r):
+                checkConversionResult(inode, r)
+                return r
+            case .zapped: begun = true
+            case .nothingToSplit: break
+            }
+        }
         // 5. Point of no return: invalidate start zaps stage-2 mappings.
         if !begun { try gmemInvalidateBegin(inode, start, end, filter: filter) }
         // 6. to-shared: kvm_arch_gmem_invalidate() per folio (SNP RMP back to shared).
@@ -67,8 +78,72 @@ extension Model {
         inode.attrs.store(start, end, private: toPrivate)
         // 8. invalidate end.
         try gmemInvalidateEnd(inode, start, end)
+        // §3.4 step 7: shared->private merges huge ranges that became fully private (metadata only).
+        if toPrivate && inode.hugeOrder > 0 { kvmGmemMergeRange(inode, start, end) }
         checkConversionResult(inode, .ok)
         return .ok
+    }
+
+    enum SplitForShared { case nothingToSplit, zapped, failed(SysResult) }
+
+    /// Private->shared on hugetlb gmem, up to and including the stage-2 zap. Default (hp-v3) order:
+    /// invalidate begin (no zap), kvm_gmem_split_private() down to 4K for every leaf over a folio
+    /// about to be split (HP v3 16/24), the folio split (2b; fallible: HVO undo), then the zap
+    /// (step 4, the point of no return). Research §3.4 puts 2b before 3 and HP v3 the S-EPT split
+    /// after 3; taken literally the folio would be split while KVM still maps it huge (B16/B23),
+    /// so the model splits the mappings first. The variants are the two orders the sources warn
+    /// about: split_before_zap (B16) and zap_before_split (B18).
+    func kvmGmemSplitForShared(_ inode: GmemInode, _ start: Int, _ end: Int, filter: AttrFilter) throws(ModelAbort) -> SplitForShared {
+        var folios: [Folio] = []
+        var i = start
+        while i < end {
+            guard let f = inode.filemap[i] else { i += 1; continue }
+            if f.order > 0 { folios.append(f) }
+            i = f.index + f.nrPages
+        }
+        guard let first = folios.first, let last = folios.last else { return .nothingToSplit }
+        if v.has(.splitBeforeZap) {
+            // gmem B16 / tdx B23: the folio is split while stage-2 still maps it huge.
+            if let e = splitFolios(inode, folios) { return .failed(.err(e, errorOffset: start)) }
+            try gmemInvalidateBegin(inode, start, end, filter: filter)
+            return .zapped
+        }
+        if v.has(.zapBeforeSplit) {
+            // gmem B18: zap first (point of no return), then a split that can still fail.
+            try gmemInvalidateBegin(inode, start, end, filter: filter)
+            if let e = splitFolios(inode, folios) {
+                try gmemInvalidateEnd(inode, start, end)
+                return .failed(.err(e, errorOffset: start))
+            }
+            return .zapped
+        }
+        // 3. invalidate begin (faults in range now retry), no zap yet.
+        try gmemInvalidateStart(inode, start, end)
+        // kvm_gmem_split_private(): no leaf may stay larger than the pieces (I10).
+        if let e = try gmemSplitPrivate(inode, first.index, last.index + last.nrPages, whole: true) {
+            // gmem B24: the posted error path returns without kvm_mmu_invalidate_end().
+            if !v.has(.splitFailureSkipsInvalidateEnd) { try gmemInvalidateEnd(inode, start, end) }
+            return .failed(.err(e, errorOffset: start))
+        }
+        // 2b. folio split (fallible: HVO undo).
+        if let e = splitFolios(inode, folios) {
+            try gmemInvalidateEnd(inode, start, end)
+            return .failed(.err(e, errorOffset: start))
+        }
+        // 4. zap: the point of no return.
+        try gmemZapRange(inode, start, end, filter: filter)
+        return .zapped
+    }
+
+    /// Split every folio; on a failure merge back the ones already split (1G-RFCv2 rolls back).
+    func splitFolios(_ inode: GmemInode, _ folios: [Folio]) -> Errno? {
+        for (n, f) in folios.enumerated() {
+            if let e = kvmGmemSplitFolioInFilemap(inode, f) {
+                for g in folios[..<n] { kvmGmemTryMergeFolioInFilemap(inode, base: g.index) }
+                return e
+            }
+        }
+        return nil
     }
 
     /// The filter a conversion zaps with: the agreed fix zaps only the opposite state (B1 fix).
@@ -110,7 +185,7 @@ extension Model {
 
     /// lru_add_drain_all(): every per-CPU lru_add batch is flushed (the batch refs drop).
     func lruAddDrainAll() {
-        for f in pages.folios where !f.freed && f.lruRefs > 0 { folioPut(f, .lru, f.lruRefs) }
+        for f in pages.live where f.lruRefs > 0 { folioPut(f, .lru, f.lruRefs) }
     }
 
     /// G9, G10, G11, K3: what a KVM_SET_MEMORY_ATTRIBUTES2 call promised, checked at its return.

@@ -72,6 +72,23 @@ extension Model {
             }
             zapped = true
         }
+        // tdp_mmu_zap_leafs() walks with for_each_tdp_pte_min_level(PG_LEVEL_4K): a huge leaf
+        // overlapping the range at all is zapped whole (direct roots never split to zap).
+        for (base, s) in vm.hugeLeaves(overlapping: start, end) {
+            if let id = slotID, s.slotID != id { continue }
+            if sharedRootsOnly && s.isPrivate { continue }
+            if mirrored {
+                if s.isPrivate && !filter.contains(.privateOnly) { continue }
+                if !s.isPrivate && !filter.contains(.sharedOnly) { continue }
+            }
+            noteZap(vm, gfn: base, spte: s)
+            if s.isPrivate {
+                try vm.ops.removePrivateSpte(self, vm, gfn: base, spte: s)
+            } else {
+                vm.hugeSpte[base] = nil
+            }
+            zapped = true
+        }
         return zapped
     }
 

@@ -14,12 +14,13 @@ extension Model {
         if vm.bugged { return .err(.EIO) }     // KVM_RUN on a bugged VM
         var rounds = 0
         while true {
-            if let s = vm.spte[gfn], privateKey == nil || privateKey == s.isPrivate {
+            if let (base, s) = vm.leaf(covering: gfn), privateKey == nil || privateKey == s.isPrivate {
+                let frame = s.frame(gfn, base: base)
                 if let w = write {
-                    s.ref.store(w)
+                    frame.storeBytes(of: w, as: UInt8.self)
                     return .ok
                 }
-                return .value(s.ref.load())
+                return .value(frame.load(as: UInt8.self))
             }
             switch try kvmTdpPageFault(vm, gfn: gfn, privateKey: privateKey) {
             case .mapped: break
@@ -101,11 +102,21 @@ extension Model {
             folioPut(folio, .caller)            // kvm_release_faultin_page()
             return nil                          // RET_PF_RETRY
         }
-        let level = 0   // 4K folios: kvm_max_level_for_order(0)
+        // kvm_mmu_hugepage_adjust(): the leaf level, at most the folio order (I9, I27).
+        let level = maxMappingLevel(vm, slot: slot, gfn: gfn, folio: folio, fromGmem: fromGmem, isPrivate: isPrivate)
+        var outcome: FaultOutcome = .mapped
+        if level > 0 {
+            let base = gfn & ~(PageLevel.pages(level) - 1)
+            let spte = SPTE(isPrivate: isPrivate, level: level, ref: FrameRef(folio, page: page - (gfn - base)),
+                            slotID: slot.id, gmemBacked: fromGmem)
+            if vm.leaf(covering: gfn) == nil, let e = try tdpMmuInstallHugeLeaf(vm, base: base, spte: spte) { outcome = .error(e) }
+            unlock(vm.mmuLock)
+            folioPut(folio, .caller)
+            return outcome
+        }
         let spte = SPTE(isPrivate: isPrivate, level: level, ref: FrameRef(folio, page: page),
                         slotID: slot.id, gmemBacked: fromGmem)
-        var outcome: FaultOutcome = .mapped
-        if vm.spte[gfn] == nil {
+        if vm.leaf(covering: gfn) == nil {
             if isPrivate {
                 if let e = try vm.ops.setPrivateSpte(self, vm, gfn: gfn, spte: spte) { outcome = .error(e) }
             } else {

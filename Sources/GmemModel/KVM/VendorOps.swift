@@ -25,10 +25,10 @@ public final class SwProtectedOps: VendorOps {
     public func gmemPrepare(_ vm: VM, folio: Folio, gfn: Int) -> Errno? { nil }
     public func gmemInvalidate(_ folio: Folio) {}
     public func setPrivateSpte(_ m: Model, _ vm: VM, gfn: Int, spte: SPTE) throws(ModelAbort) -> Errno? {
-        vm.spte[gfn] = spte
+        vm.setLeaf(gfn, spte)
         return nil
     }
     public func removePrivateSpte(_ m: Model, _ vm: VM, gfn: Int, spte: SPTE) throws(ModelAbort) {
-        vm.spte[gfn] = nil
+        vm.clearLeaf(gfn, level: spte.level)
     }
 }

@@ -21,7 +21,12 @@ public final class Folio {
     /// First page index in the inode's filemap.
     public var index: Int
     public let mem: UnsafeMutableRawPointer
-    public let lock: ModelLock
+    /// The hugetlb page this folio's memory belongs to (huge folios and the order-0 folios a
+    /// split made of them), or nil for a 4K page from the buddy allocator.
+    let block: HugeBlock?
+    /// The folio lock, created on first use: a split 1G folio makes 262144 folios, most of which
+    /// are never locked.
+    public private(set) lazy var lock = ModelLock(.folioLock, "folio_lock(\(inode < 0 ? "anon" : "gmem\(inode)"):\(index))")
 
     /// folio_ref_count(): changed only by folioGet/folioPut.
     public internal(set) var refcount: Int = 0
@@ -39,6 +44,10 @@ public final class Folio {
     public internal(set) var uptodate = false
     public internal(set) var hwpoison = false
     public internal(set) var freed = false
+    /// Position in PageAllocator.live (-1 once freed).
+    var liveSlot = -1
+    /// Checker scratch: host PTEs counted in the current check (reset after each use).
+    var scratchPTEs = 0
 
     public var nrPages: Int { 1 << order }
 
@@ -50,7 +59,20 @@ public final class Folio {
         let bytes = pagePayload << order
         mem = malloc(bytes)!
         memset(mem, Int32(uninitByte), bytes)
-        lock = ModelLock(.folioLock, "folio_lock(\(inode < 0 ? "anon" : "gmem\(inode)"):\(index))")
+        block = nil
+    }
+
+    /// A folio over `1 << order` pages of a hugetlb page starting at page `offset` of `block`:
+    /// the huge folio itself, or one of the pieces a split (or merge) restructures it into. The
+    /// frames stay where they are: restructuring changes folio metadata, not physical memory.
+    init(id: Int, order: Int, inode: Int, index: Int, block: HugeBlock, offset: Int) {
+        self.id = id
+        self.order = order
+        self.inode = inode
+        self.index = index
+        self.block = block
+        mem = block.base + offset * pagePayload
+        block.users += 1
     }
 
     /// The frame pointer ("HPA") of page `i` of this folio.
@@ -63,10 +85,35 @@ public final class Folio {
     }
 
     func release() {
-        // free_unref_folio(): back to the allocator. `mem` stays as a dangling pointer on purpose.
-        free(mem)
         freed = true
+        // free_unref_folio(): back to the allocator. `mem` stays as a dangling pointer on purpose.
+        guard let block else { free(mem); return }
+        // A hugetlb page goes back to the pool only when no folio of it is left.
+        block.users -= 1
+        if block.users == 0 { block.release() }
     }
+
+    /// Zero pages [from, to) of this folio (folio_zero_range), without changing uptodate.
+    func zeroPages(_ from: Int, _ to: Int) {
+        memset(mem + from * pagePayload, 0, (to - from) * pagePayload)
+    }
+}
+
+/// One hugetlb page (2M or 1G) from the guest_memfd hugetlb pool: a single real allocation that
+/// every folio carved out of it points into. A 1G page is 262144 * 64 bytes = 16 MiB of payload.
+final class HugeBlock {
+    let base: UnsafeMutableRawPointer
+    let nrPages: Int
+    /// Folios (huge or split pieces) still using the memory.
+    var users = 0
+
+    init(nrPages: Int) {
+        self.nrPages = nrPages
+        base = malloc(nrPages * pagePayload)!
+        memset(base, Int32(uninitByte), nrPages * pagePayload)
+    }
+
+    func release() { free(base) }
 }
 
 /// Where a host PTE or SPTE points: the folio (for bookkeeping) and the raw frame pointer

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (SPEC §10).
+#
+#   Fuzz/build.sh                      ASan, release, into Fuzz/out/
+#   SANITIZER=thread Fuzz/build.sh     TSan
+#   CONFIG=debug Fuzz/build.sh         debug build
+#   Fuzz/build.sh --run-regressions    build, then replay Corpus/<target>/ and Fuzz/FailCases/<target>/
+#   Fuzz/build.sh --smoke SECONDS      build, then fuzz each target for SECONDS on its seed corpus
+#
+# Under OSS-Fuzz / ClusterFuzzLite ($OUT and $SWIFTFLAGS set by precompile_swift) it builds with
+# their flags and installs binaries, <target>_seed_corpus.zip, .dict and .options into $OUT.
+set -euo pipefail
+FUZZ_DIR="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$FUZZ_DIR/.." && pwd)"
+export PATH="/opt/swift/usr/bin:$PATH"
+SANITIZER="${SANITIZER:-address}"
+CONFIG="${CONFIG:-release}"
+TARGETS=(FuzzConversion FuzzPopulate FuzzConcurrent FuzzScenarioText FuzzEmpty)
+# Targets that replay corpora / get installed with seeds (FuzzEmpty is the benchmark baseline).
+REAL_TARGETS=(FuzzConversion FuzzPopulate FuzzConcurrent FuzzScenarioText)
+RUN_REGRESSIONS=0
+SMOKE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --run-regressions) RUN_REGRESSIONS=1 ;;
+    --smoke) SMOKE="$2"; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+case "$SANITIZER" in
+  address|thread) ;;
+  *) echo "build.sh: SANITIZER must be address or thread (Swift on Linux has no UBSan/MSan)" >&2; exit 2 ;;
+esac
+
+SCRATCH=()
+if [ -n "${OUT:-}" ] && [ -n "${SWIFTFLAGS:-}" ]; then
+  # OSS-Fuzz / ClusterFuzzLite: precompile_swift's flags (-parse-as-library, -static-stdlib,
+  # -sanitize=fuzzer,$SANITIZER ...). The package is tools-version 5.3 so the entry points link.
+  MODE=ossfuzz
+  DEST="$OUT"
+  # shellcheck disable=SC2086
+  (cd "$FUZZ_DIR" && swift build -c "$CONFIG" $SWIFTFLAGS)
+else
+  MODE=local
+  DEST="$FUZZ_DIR/out/$SANITIZER-$CONFIG"
+  SCRATCH=(--scratch-path "$FUZZ_DIR/.build-$SANITIZER-$CONFIG")
+  # Two -sanitize= flags from SwiftPM would leave only the last one in effect: pass the
+  # combined swiftc flag explicitly (SPEC §10).
+  (cd "$FUZZ_DIR" && swift build -c "$CONFIG" "${SCRATCH[@]}" \
+      --sanitize=fuzzer --sanitize="$SANITIZER" \
+      -Xswiftc -sanitize=fuzzer,"$SANITIZER" -Xswiftc -parse-as-library)
+fi
+# shellcheck disable=SC2086
+BIN_DIR="$(cd "$FUZZ_DIR" && swift build -c "$CONFIG" "${SCRATCH[@]}" ${SWIFTFLAGS:-} --show-bin-path)"
+mkdir -p "$DEST"
+
+for t in "${TARGETS[@]}"; do
+  cp "$BIN_DIR/$t" "$DEST/$t"
+done
+for t in "${REAL_TARGETS[@]}"; do
+  [ -f "$FUZZ_DIR/$t.dict" ] && cp "$FUZZ_DIR/$t.dict" "$DEST/$t.dict"
+  cp "$FUZZ_DIR/options/$t.options" "$DEST/$t.options"
+  rm -f "$DEST/${t}_seed_corpus.zip"
+  if [ -d "$ROOT/Corpus/$t" ] && [ -n "$(ls -A "$ROOT/Corpus/$t")" ]; then
+    (cd "$ROOT/Corpus/$t" && zip -q -j "$DEST/${t}_seed_corpus.zip" ./*)
+  fi
+done
+echo "build.sh: $MODE build ($SANITIZER, $CONFIG) -> $DEST"
+ls "$DEST"
+
+export SWIFT_BACKTRACE=enable=no
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1}"
+
+if [ "$RUN_REGRESSIONS" = 1 ]; then
+  status=0
+  for t in "${REAL_TARGETS[@]}"; do
+    inputs=()
+    for d in "$ROOT/Corpus/$t" "$FUZZ_DIR/FailCases/$t"; do
+      [ -d "$d" ] && for f in "$d"/*; do [ -f "$f" ] && inputs+=("$f"); done
+    done
+    [ ${#inputs[@]} -eq 0 ] && { echo "regressions: $t: no inputs"; continue; }
+    if "$DEST/$t" -runs=1 "${inputs[@]}" >"$DEST/$t.regressions.log" 2>&1; then
+      echo "regressions: $t: ${#inputs[@]} inputs ok"
+    else
+      echo "regressions: $t: FAILED (see $DEST/$t.regressions.log)"; status=1
+      grep -m5 '==gmemfuzz==\|ERROR' "$DEST/$t.regressions.log" || true
+    fi
+  done
+  [ $status = 0 ] || exit 1
+fi
+
+if [ "$SMOKE" != 0 ]; then
+  status=0
+  for t in "${REAL_TARGETS[@]}"; do
+    work="$DEST/smoke-$t"
+    rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"
+    [ -d "$ROOT/Corpus/$t" ] && cp "$ROOT/Corpus/$t"/* "$work/corpus/" 2>/dev/null || true
+    dict=(); [ -f "$DEST/$t.dict" ] && dict=(-dict="$DEST/$t.dict")
+    dict+=(-max_len="$(sed -n 's/^max_len *= *//p' "$DEST/$t.options")")
+    if GMEMFUZZ_PROFILE="${GMEMFUZZ_PROFILE:-hp-v3}" "$DEST/$t" "${dict[@]}" -max_total_time="$SMOKE" -print_final_stats=1 \
+        -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1; then
+      echo "smoke: $t: $(grep -E '^stat::number_of_executed_units' "$work/log" | awk '{print $2}') execs, $(grep -E '^stat::average_exec_per_sec' "$work/log" | awk '{print $2}') exec/s, peak rss $(grep -E '^stat::peak_rss_mb' "$work/log" | awk '{print $2}') MB, no finding"
+    else
+      echo "smoke: $t: FINDING (log: $work/log)"; status=1
+      grep -m3 '==gmemfuzz== FINDING\|ERROR: AddressSanitizer\|WARNING: ThreadSanitizer' "$work/log" || true
+    fi
+  done
+  [ $status = 0 ] || exit 1
+fi

@@ -1,0 +1,17 @@
+/// Findings the default profile raises by design, each documented in FINDINGS.md with its
+/// reproducer. Fuzzing jobs skip them (so a known design issue does not stop every run);
+/// `GMEMFUZZ_KNOWN=report` or `gmemfuzz fuzz --report-known` turns them back on.
+public enum KnownFindings {
+    public struct Entry: Sendable {
+        public let signaturePrefix: String
+        /// The FINDINGS.md entry.
+        public let finding: String
+    }
+
+    public static let entries: [Entry] = [
+        // F1: memory_failure holds the folio lock and takes invalidate_lock (gmem D8).
+        Entry(signaturePrefix: "lockdep:folio_lock>invalidate_lock:", finding: "F1"),
+    ]
+
+    public static var prefixes: [String] { entries.map(\.signaturePrefix) }
+}

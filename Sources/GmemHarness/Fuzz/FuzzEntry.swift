@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import GmemModel
+
+/// The libFuzzer glue shared by every `Fuzz/Sources/<Target>/main.swift` (each main is a few
+/// `@_cdecl` lines calling into here, like swift-protobuf's FuzzTesting).
+///
+/// Environment (read once):
+/// - `GMEMFUZZ_PROFILE=NAME` pins the profile (else the input header chooses it);
+/// - `GMEMFUZZ_VARIANT=+a,-b` adds variant switches on top of the header's;
+/// - `GMEMFUZZ_EXPLORE=1` lets the mutator change the header (profile, variants);
+/// - `GMEMFUZZ_OP_CHECKS=1` checks invariants after each op only (faster, coarser);
+/// - `GMEMFUZZ_KNOWN=report` also stops on the known findings of FINDINGS.md (skipped by default).
+public enum FuzzEntry {
+    public struct Settings: Sendable {
+        public var profile: Profile?
+        public var plus = VariantSet()
+        public var minus = VariantSet()
+        public var explore = false
+        public var checkEveryStep = true
+        /// Signature prefixes that do not stop the job (KnownFindings unless GMEMFUZZ_KNOWN=report).
+        public var ignore = KnownFindings.prefixes
+        public init() {}
+
+        public var runOptions: Executor.Options {
+            .init(checkEveryStep: checkEveryStep, checkExpectations: false, ignore: ignore)
+        }
+
+        public static func fromEnvironment() -> Settings {
+            var s = Settings()
+            if let p = env("GMEMFUZZ_PROFILE") { s.profile = Profile(rawValue: p) }
+            if let vs = env("GMEMFUZZ_VARIANT") {
+                for item in vs.split(separator: ",") {
+                    let name = String(item.dropFirst())
+                    guard let v = Variant(name: name) else { continue }
+                    if item.first == "-" { s.minus.insert(v) } else { s.plus.insert(v) }
+                }
+            }
+            s.explore = env("GMEMFUZZ_EXPLORE") == "1"
+            s.checkEveryStep = env("GMEMFUZZ_OP_CHECKS") != "1"
+            if env("GMEMFUZZ_KNOWN") == "report" { s.ignore = [] }
+            return s
+        }
+
+        /// The input's config with the job's pins applied.
+        public func apply(to c: inout Config) {
+            if let p = profile { c.profile = p }
+            c.plus.rawValue = (c.plus.rawValue | plus.rawValue) & ~minus.rawValue
+            c.minus.rawValue = (c.minus.rawValue | minus.rawValue) & ~plus.rawValue
+        }
+    }
+
+    nonisolated(unsafe) public static var settings = Settings.fromEnvironment()
+
+    static func env(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+
+    // MARK: LLVMFuzzerTestOneInput
+
+    /// Runs one input; a finding prints its report and aborts so libFuzzer saves the input.
+    public static func testOneInput(_ target: FuzzTarget, _ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+        let buf = UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)
+        switch target {
+        case .conversion, .populate, .concurrent:
+            var p = ByteCodec.decode(buf)
+            settings.apply(to: &p.config)
+            let r = Executor.run(p, options: settings.runOptions)
+            if let f = r.unexpected.first { die(finding: f, program: p, report: r) }
+        case .scenarioText:
+            scenarioTextRoundTrip(buf)
+        case .traceImport:
+            // Wired once the trace importer lands (issue 7).
+            break
+        }
+        return 0
+    }
+
+    /// FuzzScenarioText: the parser never traps, and whatever parses round-trips through the
+    /// printer exactly (SPEC §4).
+    static func scenarioTextRoundTrip(_ buf: UnsafeRawBufferPointer) {
+        let text = String(decoding: buf, as: UTF8.self)
+        guard let p = try? ScenarioParser.parse(text, file: "<fuzz>") else { return }
+        let printed = ScenarioPrinter.print(p)
+        guard let q = try? ScenarioParser.parse(printed, file: "<printed>") else {
+            fail("printed scenario does not parse:\n\(printed)")
+        }
+        if q != p { fail("round trip changed the program:\n\(printed)\n---\n\(ScenarioPrinter.print(q))") }
+        // And the byte codec accepts it: printing the decoded program parses back to it.
+        let d = ByteCodec.clampedForCodec(p)
+        guard let e = try? ScenarioParser.parse(ScenarioPrinter.print(d), file: "<decoded>"), e == d else {
+            fail("decoded program does not print as a valid scenario:\n\(ScenarioPrinter.print(d))")
+        }
+    }
+
+    /// Prints the finding first (signature, op log, model state), then the input as a scenario,
+    /// so a crash log alone is triageable; then aborts.
+    static func die(finding f: Finding, program p: Program, report r: RunReport) -> Never {
+        var s = "==gmemfuzz== FINDING \(f.signature)\n"
+        s += "==gmemfuzz== \(f.message)\n"
+        s += "==gmemfuzz== op log:\n\(r.opLog())\n"
+        s += "==gmemfuzz== model state:\n\(f.stateDump)\n"
+        s += "==gmemfuzz== scenario:\n\(ScenarioPrinter.print(p))"
+        s += "==gmemfuzz== end\n"
+        writeStderr(s)
+        abort()
+    }
+
+    static func fail(_ msg: String) -> Never {
+        writeStderr("==gmemfuzz== FINDING harness:roundtrip:text\n\(msg)\n")
+        abort()
+    }
+
+    /// write(2) directly: no Foundation, and no shared `stderr` FILE* (Swift 6 concurrency).
+    public static func writeStderr(_ s: String) {
+        var s = s
+        s.withUTF8 { b in
+            var off = 0
+            while off < b.count {
+                let n = write(2, b.baseAddress! + off, b.count - off)
+                if n <= 0 { break }
+                off += n
+            }
+        }
+    }
+
+    // MARK: LLVMFuzzerCustomMutator / LLVMFuzzerCustomCrossOver
+
+    public typealias RawMutate = (UnsafeMutablePointer<UInt8>, Int, Int) -> Int
+
+    /// Decodes, mutates the op list, re-encodes into `data` (≤ maxSize). Returns the new size.
+    public static func customMutator(_ target: FuzzTarget, _ data: UnsafeMutablePointer<UInt8>, _ size: Int,
+                                     _ maxSize: Int, _ seed: UInt32, raw: @escaping RawMutate) -> Int {
+        guard target.isProgramTarget else { return raw(data, size, maxSize) }
+        var rng = FuzzRNG(seed: UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 | 1)
+        let p = ByteCodec.decode(UnsafeRawBufferPointer(start: data, count: size))
+        var m = Mutator(target: target, exploreConfig: settings.explore)
+        m.rawMutate = { bytes, max in
+            let cap = Swift.max(max, bytes.count)
+            var tmp = bytes + Array(repeating: 0, count: cap - bytes.count)
+            let n = tmp.withUnsafeMutableBufferPointer { raw($0.baseAddress!, bytes.count, cap) }
+            bytes = Array(tmp.prefix(n))
+        }
+        let out = ByteCodec.encode(m.mutate(p, maxSize: maxSize, &rng))
+        return copyOut(out, data, maxSize)
+    }
+
+    public static func customCrossOver(_ target: FuzzTarget, _ d1: UnsafePointer<UInt8>, _ s1: Int,
+                                       _ d2: UnsafePointer<UInt8>, _ s2: Int,
+                                       _ out: UnsafeMutablePointer<UInt8>, _ maxOut: Int, _ seed: UInt32) -> Int {
+        guard target.isProgramTarget else { return 0 }
+        var rng = FuzzRNG(seed: UInt64(seed) | 1 << 40)
+        let a = ByteCodec.decode(UnsafeRawBufferPointer(start: d1, count: s1))
+        let b = ByteCodec.decode(UnsafeRawBufferPointer(start: d2, count: s2))
+        let m = Mutator(target: target, exploreConfig: settings.explore)
+        return copyOut(ByteCodec.encode(m.crossOver(a, b, maxSize: maxOut, &rng)), out, maxOut)
+    }
+
+    static func copyOut(_ bytes: [UInt8], _ dst: UnsafeMutablePointer<UInt8>, _ max: Int) -> Int {
+        let n = min(bytes.count, max)
+        bytes.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: n) }
+        return n
+    }
+}
