@@ -21,6 +21,8 @@ struct Import: ParsableCommand {
     @Option(help: "TDX guest physical address width, 48 or 52 (default: inferred)") var gpaw: Int?
     @Flag(help: "Merge all files (kernel + QEMU of one run) into one scenario") var merge = false
     @Flag(help: "Any line that cannot be parsed is fatal (exit 2)") var strict = false
+    @Option(help: "Where the binary seeds go, as DIR/<FuzzTarget>/<name> (default: OUTPUT/seeds)") var seeds: String?
+    @Flag(help: "Write only the .gmf scenarios (e.g. into Corpus/scenarios/imported, from which `gmemfuzz corpus build` makes the seeds)") var noSeeds = false
 
     func run() throws {
         guard let fmt = TraceFormat(rawValue: format) else {
@@ -67,6 +69,22 @@ struct Import: ParsableCommand {
                 stderr("\(path): cannot write"); throw Exit.input
             }
             print("wrote \(path) (\(s.program.ops.count) ops)")
+            if noSeeds { continue }
+            // The same seed `gmemfuzz corpus build` makes from the scenario (Seeds.seed).
+            switch Seeds.seed(for: s.program) {
+            case .seed(let target, let bytes):
+                let dir = ((seeds ?? (output as NSString).appendingPathComponent("seeds")) as NSString).appendingPathComponent(target.name)
+                let seedPath = (dir as NSString).appendingPathComponent(name)
+                do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                    stderr("\(dir): \(error.localizedDescription)"); throw Exit.input
+                }
+                guard FileManager.default.createFile(atPath: seedPath, contents: Data(bytes)) else {
+                    stderr("\(seedPath): cannot write"); throw Exit.input
+                }
+                print("wrote \(seedPath) (\(bytes.count) bytes, seed for \(target.name))")
+            case .excluded(let why):
+                print("no seed for \(name): \(why)")
+            }
         }
         print("events read: \(r.eventsRead)")
         print("ops emitted: \(r.opsEmitted)")

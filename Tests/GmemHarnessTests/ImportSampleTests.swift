@@ -128,6 +128,17 @@ import GmemModel
         #expect(!r.stoppedEarly)
     }
 
+    /// Every imported scenario is a seed of the right target and survives the byte codec.
+    @Test(arguments: scenarioFiles("imported"))
+    func importedScenariosAreSeeds(_ file: String) throws {
+        let p = try loadScenario(file)
+        guard case .seed(let target, let bytes) = Seeds.seed(for: p) else {
+            Issue.record("\(file) is not a seed: \(Seeds.seed(for: p))"); return
+        }
+        #expect(target == (file.contains("tdx-") ? .populate : .conversion))
+        #expect(ByteCodec.decode(bytes).ops == p.ops)
+    }
+
     @Test func printedScenarioCarriesTheInferences() throws {
         let r = TraceImporter.run([try Self.input("punch-hole.ftrace.txt", .ftrace)])
         let text = ScenarioPrinter.print(r.scenarios[0].scenario)
