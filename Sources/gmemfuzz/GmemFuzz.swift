@@ -17,5 +17,6 @@ struct GmemFuzz: ParsableCommand {
             Bench.self,
             Profiles.self,
             Variants.self,
+            Import.self,
         ])
 }

@@ -3,14 +3,34 @@ import GmemModel
 /// Prints a Program as a canonical `.gmf` scenario: `parse(print(p)) == p` for every program.
 public enum ScenarioPrinter {
     public static func print(_ p: Program, comments: [String] = []) -> String {
+        print(p, comments: comments, opComments: [:])
+    }
+
+    /// An imported scenario: the program plus the importer's comments before each op
+    /// (`opComments[i]` precedes op i; `opComments[ops.count]` follows the last op). Comments
+    /// are not part of `Program`, so codec round trips and `Op` equality ignore them.
+    public static func print(_ s: ImportedScenario) -> String {
+        print(s.program, comments: s.header, opComments: s.opComments)
+    }
+
+    static func print(_ p: Program, comments: [String], opComments: [Int: [String]]) -> String {
         var out = "gmemfuzz 1\n"
-        for c in comments { out += "# \(c)\n" }
+        for c in comments { out += commentLine(c) }
         out += "profile \(p.config.profile.rawValue)\n"
         for v in p.config.plus.variants { out += "variant +\(v.name)\n" }
         for v in p.config.minus.variants { out += "variant -\(v.name)\n" }
-        for op in p.ops { out += line(op) + "\n" }
+        for (i, op) in p.ops.enumerated() {
+            for c in opComments[i] ?? [] { out += commentLine(c) }
+            out += line(op) + "\n"
+        }
+        for c in opComments[p.ops.count] ?? [] { out += commentLine(c) }
         if let s = p.schedule { out += scheduleLine(s) + "\n" }
         return out
+    }
+
+    /// One `# …` line; line breaks inside a comment would end it, so they become spaces.
+    static func commentLine(_ c: String) -> String {
+        "# " + String(c.map { $0.isNewline ? " " : $0 }) + "\n"
     }
 
     public static func scheduleLine(_ s: Schedule) -> String {
