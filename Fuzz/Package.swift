@@ -11,7 +11,7 @@ import Foundation
 let rootIdentity = URL(fileURLWithPath: #file).deletingLastPathComponent()
     .deletingLastPathComponent().lastPathComponent.lowercased()
 
-let fuzzTargets = ["FuzzConversion", "FuzzPopulate", "FuzzConcurrent", "FuzzScenarioText", "FuzzEmpty"]
+let fuzzTargets = ["FuzzConversion", "FuzzPopulate", "FuzzConcurrent", "FuzzScenarioText", "FuzzTraceImport", "FuzzEmpty"]
 
 let package = Package(
     name: "GmemFuzzFuzzing",

@@ -15,9 +15,9 @@ ROOT="$(cd "$FUZZ_DIR/.." && pwd)"
 export PATH="/opt/swift/usr/bin:$PATH"
 SANITIZER="${SANITIZER:-address}"
 CONFIG="${CONFIG:-release}"
-TARGETS=(FuzzConversion FuzzPopulate FuzzConcurrent FuzzScenarioText FuzzEmpty)
+TARGETS=(FuzzConversion FuzzPopulate FuzzConcurrent FuzzScenarioText FuzzTraceImport FuzzEmpty)
 # Targets that replay corpora / get installed with seeds (FuzzEmpty is the benchmark baseline).
-REAL_TARGETS=(FuzzConversion FuzzPopulate FuzzConcurrent FuzzScenarioText)
+REAL_TARGETS=(FuzzConversion FuzzPopulate FuzzConcurrent FuzzScenarioText FuzzTraceImport)
 RUN_REGRESSIONS=0
 SMOKE=0
 while [ $# -gt 0 ]; do

@@ -77,8 +77,14 @@ struct CorpusBuild: ParsableCommand {
             case .excluded(let why): excluded.append((path, why))
             }
         }
+        // The trace importer's seeds are the sample traces.
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: corpus + "/traces")) ?? []).sorted()
+        where !name.hasSuffix(".py") && !name.hasPrefix(".") {
+            let bytes = try readFile(corpus + "/traces/" + name)
+            wanted[.traceImport, default: [:]][SHA1.hex(bytes)] = bytes
+        }
         var stale = false
-        for t in FuzzTarget.allCases where t != .traceImport {
+        for t in FuzzTarget.allCases {
             let dir = "\(corpus)/\(t.name)"
             let want = wanted[t] ?? [:]
             let have = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])

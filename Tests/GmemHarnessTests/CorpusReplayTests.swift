@@ -61,7 +61,12 @@ import Testing
             if case .seed(let t, let bytes) = Seeds.seed(for: p) { want[t, default: []].insert(SHA1.hex(bytes)) }
             want[.scenarioText, default: []].insert(SHA1.hex([UInt8](try Data(contentsOf: repoRoot.appendingPathComponent(rel)))))
         }
-        for t in FuzzTarget.allCases where t != .traceImport {
+        for name in try FileManager.default.contentsOfDirectory(atPath: repoRoot.appendingPathComponent("Corpus/traces").path)
+        where !name.hasSuffix(".py") && !name.hasPrefix(".") {
+            let bytes = [UInt8](try Data(contentsOf: repoRoot.appendingPathComponent("Corpus/traces/" + name)))
+            want[.traceImport, default: []].insert(SHA1.hex(bytes))
+        }
+        for t in FuzzTarget.allCases {
             let have = Set(Self.files("Corpus/\(t.name)").map(\.lastPathComponent))
             #expect(have == (want[t] ?? []), "Corpus/\(t.name) is stale: run `swift run gmemfuzz corpus build`")
         }

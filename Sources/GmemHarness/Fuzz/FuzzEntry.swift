@@ -13,6 +13,8 @@ import GmemModel
 /// - `GMEMFUZZ_VARIANT=+a,-b` adds variant switches on top of the header's;
 /// - `GMEMFUZZ_EXPLORE=1` lets the mutator change the header (profile, variants);
 /// - `GMEMFUZZ_OP_CHECKS=1` checks invariants after each op only (faster, coarser);
+/// - `GMEMFUZZ_MODE=threads` runs FuzzConcurrent's logical threads on real threads (TSan
+///   builds; experimental: see README "Concurrency"), else deterministic interleaving;
 /// - `GMEMFUZZ_KNOWN=report` also stops on the known findings of FINDINGS.md (skipped by default).
 public enum FuzzEntry {
     public struct Settings: Sendable {
@@ -21,12 +23,14 @@ public enum FuzzEntry {
         public var minus = VariantSet()
         public var explore = false
         public var checkEveryStep = true
+        public var mode: ExecMode = .deterministic
         /// Signature prefixes that do not stop the job (KnownFindings unless GMEMFUZZ_KNOWN=report).
         public var ignore = KnownFindings.prefixes
         public init() {}
 
         public var runOptions: Executor.Options {
-            .init(checkEveryStep: checkEveryStep, checkExpectations: false, ignore: ignore)
+            .init(checkEveryStep: checkEveryStep && mode == .deterministic, checkExpectations: false,
+                  ignore: ignore, mode: mode)
         }
 
         public static func fromEnvironment() -> Settings {
@@ -42,6 +46,7 @@ public enum FuzzEntry {
             s.explore = env("GMEMFUZZ_EXPLORE") == "1"
             s.checkEveryStep = env("GMEMFUZZ_OP_CHECKS") != "1"
             if env("GMEMFUZZ_KNOWN") == "report" { s.ignore = [] }
+            if env("GMEMFUZZ_MODE") == "threads" { s.mode = .threads }
             return s
         }
 
@@ -74,8 +79,7 @@ public enum FuzzEntry {
         case .scenarioText:
             scenarioTextRoundTrip(buf)
         case .traceImport:
-            // Wired once the trace importer lands (issue 7).
-            break
+            TraceImporter.fuzzOne(Array(buf))
         }
         return 0
     }
