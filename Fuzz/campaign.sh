@@ -102,7 +102,7 @@ summary() {
         for f in "$DIR"/crashes/*; do
           [ -f "$f" ] || continue
           sig="$(timeout -k 5 60 "$BIN" -runs=1 "$f" 2>&1 | grep -m1 -oE '==gmemfuzz== FINDING [^ ]+|SUMMARY: [A-Za-z]+Sanitizer: [^ ]+( [^ ]+)?|ERROR: libFuzzer: [a-z-]+' || true)"
-          sig="${sig#==gmemfuzz== FINDING }"
+          sig="${sig#==gmemfuzz== FINDING }"; sig="${sig// /_}"
           echo "$(stat -c %s "$f") ${sig:-no-crash-on-replay} $f"
         done | sort -k2,2 -k1,1n | awk '{ c[$2]++; if (!($2 in s)) s[$2] = $3 } END { for (k in c) printf "    %5d  %s  %s\n", c[k], k, s[k] }' | sort -rn
       fi

@@ -19,6 +19,7 @@ def summarise(rows, cap):
     out = OrderedDict()
     for r in rows:
         s = out.setdefault(r["scenario"], {"target": r["target"], "expected": r["expected"],
+                                            "seeds": f'{r["seeds"]} ({r["direct_seeds"]})',
                                             "guided": [], "unguided": [], "other": set()})
         secs = float(r["seconds"]) if r["found"] == "1" else cap
         s[r["mode"]].append((r["found"] == "1", secs))
@@ -41,7 +42,10 @@ def stats(runs, cap):
 def fmt(st, cap):
     if st is None:
         return "-", "-", "-"
-    med = f">{cap:g}" if st["censored"] else f"{st['median']:.2f}"
+    if not st["censored"]:
+        med = f"{st['median']:.2f}"
+    else:  # a lower bound: at least half the runs missed
+        med = f">{cap:g}" if st["median"] >= cap else f"≥{st['median']:.2f}"
     mx = f">{cap:g}" if st["k"] < st["n"] else f"{st['max']:.2f}"
     return med, mx, f"{st['k']}/{st['n']}"
 
@@ -82,12 +86,12 @@ def main():
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))
     summary = summarise(rows, cap)
-    header = ["scenario", "target", "guided median s", "guided max s", "guided found",
+    header = ["scenario", "target", "seeds (direct)", "guided median s", "guided max s", "guided found",
               "unguided median s", "unguided max s", "unguided found", "ratio"]
     table = []
     for name, s in summary.items():
         g, u = stats(s["guided"], cap), stats(s["unguided"], cap)
-        table.append([name, s["target"], *fmt(g, cap), *fmt(u, cap), ratio(g, u, cap)])
+        table.append([name, s["target"], s["seeds"], *fmt(g, cap), *fmt(u, cap), ratio(g, u, cap)])
     widths = [max(len(str(r[i])) for r in table + [header]) for i in range(len(header))]
     print(f"\nzoo benchmark: cap {cap:g} s, misses count as the cap")
     for r in [header, ["-" * w for w in widths]] + table:
@@ -108,7 +112,7 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(10, 0.55 * len(labels) + 1.5))
+        fig, ax = plt.subplots(figsize=(10, 0.55 * len(labels) + 2.0))
         ys = range(len(labels))
         ax.barh([y - 0.2 for y in ys], gmed, height=0.4, label="libFuzzer (guided)", color="#1f77b4")
         ax.barh([y + 0.2 for y in ys], umed, height=0.4, label="gmemfuzz fuzz --unguided", color="#ff7f0e")
@@ -124,7 +128,8 @@ def main():
         ax.axvline(cap, color="black", linewidth=0.8, linestyle="--")
         ax.set_xlabel(f"median seconds to first expected finding (cap {cap:g} s = miss)")
         ax.set_title("GmemFuzz zoo: time to find, guided vs unguided")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.set_xlim(0, cap * 1.12)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / (len(labels) + 2)), ncol=2, fontsize=8)
         fig.tight_layout()
         fig.savefig(png, dpi=110)
         how = "matplotlib"
