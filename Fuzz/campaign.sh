@@ -6,6 +6,7 @@
 #     --hours H       wall time of this invocation (default 1; fractions allowed, e.g. 0.05 = 3 min)
 #     --jobs J        libFuzzer -fork=J worker processes (default: number of cores)
 #     --merge-every M minutes between corpus merges (default 30)
+#     --triage-only   no fuzzing: print the triage summary of what is in crashes/
 #
 # State lives in Fuzz/campaigns/<TARGET>/ (gitignored): corpus/ (libFuzzer's working corpus),
 # merged/ (coverage-minimized with -merge=1 after every segment), crashes/ (crash-*, timeout-*,
@@ -25,7 +26,7 @@ FUZZ_DIR="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$FUZZ_DIR/.." && pwd)"
 export PATH="/opt/swift/usr/bin:$PATH"
 TARGET="${1:-}"
-[ -n "$TARGET" ] && shift || { sed -n '2,24p' "$0"; exit 2; }
+[ -n "$TARGET" ] && shift || { sed -n '2,25p' "$0"; exit 2; }
 HOURS=1
 JOBS="$(nproc)"
 MERGE_EVERY=30
@@ -34,7 +35,8 @@ while [ $# -gt 0 ]; do
     --hours) HOURS="$2"; shift ;;
     --jobs) JOBS="$2"; shift ;;
     --merge-every) MERGE_EVERY="$2"; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --triage-only) HOURS=0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "campaign.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -91,7 +93,8 @@ summary() {
     echo "  corpus: $(ls "$DIR/corpus" | wc -l) inputs, merged: $(ls "$DIR/merged" | wc -l), crash files: $n"
     if [ "$n" -gt 0 ]; then
       GM="$(cd "$ROOT" && swift build -c release --show-bin-path 2>/dev/null)/gmemfuzz"
-      if [ -x "$GM" ] && "$GM" triage --help >/dev/null 2>&1; then
+      # (An unknown subcommand's --help prints the top-level help: look for triage in the list.)
+      if [ -x "$GM" ] && "$GM" --help 2>/dev/null | grep -qE '^ +triage( |$)'; then
         vflags=(); IFS=',' read -ra vs <<<"${GMEMFUZZ_VARIANT:-}"; for v in "${vs[@]}"; do [ -n "$v" ] && vflags+=(--variant "$v"); done
         echo "  gmemfuzz triage $DIR/crashes:"
         (cd "$ROOT" && "$GM" triage "$DIR/crashes" --fuzzer "$BIN" --profile "$GMEMFUZZ_PROFILE" "${vflags[@]}" 2>&1 | sed 's/^/    /') || true
@@ -128,7 +131,7 @@ while [ "$STOPPING" = 0 ]; do
   echo "campaign: segment $seg, ${secs} s (log $log)"
   # -ignore_crashes: keep fuzzing after a finding (fork mode); crash files go to crashes/.
   "$BIN" -fork="$JOBS" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$secs" \
-    "${DICT[@]}" -max_len="${MAXLEN:-1024}" -print_final_stats=1 \
+    "${DICT[@]}" -max_len="${MAXLEN:-1024}" -print_final_stats=1 -print_funcs=0 \
     -artifact_prefix="$DIR/crashes/" "$DIR/corpus" >"$log" 2>&1 &
   FUZZ_PID=$!
   wait "$FUZZ_PID" || true

@@ -8,7 +8,10 @@
 # Environment: RUNS (runs per mode, seeds 1..RUNS), CAP (seconds per run), VARIANTS (filter),
 # SKIP_BUILD=1 (reuse Fuzz/out/address-release and the release gmemfuzz), OUTDIR (Fuzz/out/zoo),
 # STRICT=1 (also drop every other seed that raises the expected finding as it is once the
-# variant is on, so the bug must be reached by mutation; the default keeps them, per SPEC §11).
+# variant is on, so the bug must be reached by mutation; the default keeps them, per SPEC §11),
+# ONLY_EXPECTED=0 (stop at ANY first finding and count a different one as a miss; the default
+# stops only at the expected signature prefix: GMEMFUZZ_STOP_ON / `fuzz --stop-on`, so another
+# finding, e.g. a different invariant the same variant breaks, cannot mask the one measured).
 # Output: a table on stdout, $OUTDIR/zoo.csv (one row per run), $OUTDIR/summary.csv, $OUTDIR/zoo.png.
 # Runs are sequential (one core each); a run stops at its first finding.
 set -euo pipefail
@@ -72,11 +75,13 @@ for line in sys.stdin:
   [ "$nseeds" -gt 0 ] || { echo "zoo: $name: no seeds left"; continue; }
   echo "zoo: $name ($target, $variants, profile $profile, expect $expected): $nseeds seeds without its own, $ndirect of them fire it directly${STRICT:+ (STRICT=$STRICT)}"
   maxlen="$(sed -n 's/^max_len *= *//p' "$FUZZ_DIR/options/$target.options")"
+  stop=(); stopenv=()
+  if [ "${ONLY_EXPECTED:-1}" = 1 ]; then stop=(--stop-on "$expected"); stopenv=(GMEMFUZZ_STOP_ON="$expected"); fi
   for k in $(seq 1 "$RUNS"); do
     # guided: libFuzzer + ASan, stops at the first crash; time = wall clock of the process.
     run="$work/guided-$k"; mkdir -p "$run/corpus" "$run/artifacts"; cp "$work/seeds"/* "$run/corpus/"
     t0="$(now)"
-    GMEMFUZZ_PROFILE="$profile" timeout -k 5 $((CAP + 30)) "$BIN_DIR/$target" -seed="$k" -max_total_time="$CAP" \
+    env GMEMFUZZ_PROFILE="$profile" "${stopenv[@]}" timeout -k 5 $((CAP + 30)) "$BIN_DIR/$target" -seed="$k" -max_total_time="$CAP" \
       -dict="$FUZZ_DIR/$target.dict" -max_len="${maxlen:-1024}" -print_final_stats=1 \
       -artifact_prefix="$run/artifacts/" "$run/corpus" >"$run/log" 2>&1 || true
     t1="$(now)"
@@ -90,12 +95,14 @@ for line in sys.stdin:
     # unguided: the built-in loop without pool growth, same seeds, same variants, same cap.
     run="$work/unguided-$k"; mkdir -p "$run"
     json="$("$GM" fuzz --target "$target" --unguided --seconds "$CAP" --profile "$profile" "${vflags[@]}" \
-      --seed "$k" --json --quiet --corpus "$work/seeds" --artifacts "$run" 2>"$run/log" || true)"
+      "${stop[@]}" --seed "$k" --json --quiet --corpus "$work/seeds" --artifacts "$run" 2>"$run/log" || true)"
     echo "$json" >"$run/summary.json"
+    # The expected signature's first-find time if it was found, else the first other finding.
     read -r sig usecs < <(python3 -c '
 import json, sys
 d = json.loads(sys.argv[1] or "{}"); f = sorted(d.get("findings", []), key=lambda x: x["seconds"])
-print(f[0]["signature"], "%.2f" % f[0]["seconds"]) if f else print("-", "-")' "$json")
+f = [x for x in f if x["signature"].startswith(sys.argv[2])] or f
+print(f[0]["signature"], "%.2f" % f[0]["seconds"]) if f else print("-", "-")' "$json" "$expected")
     [ "$sig" = - ] && sig=""
     found=0; case "$sig" in "$expected"*) [ -n "$sig" ] && found=1 ;; esac
     [ $found = 1 ] && secs="$usecs" || secs="$CAP"

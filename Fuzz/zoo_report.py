@@ -112,7 +112,7 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(10, 0.55 * len(labels) + 2.0))
+        fig, ax = plt.subplots(figsize=(10, 0.55 * len(labels) + 1.8))
         ys = range(len(labels))
         ax.barh([y - 0.2 for y in ys], gmed, height=0.4, label="libFuzzer (guided)", color="#1f77b4")
         ax.barh([y + 0.2 for y in ys], umed, height=0.4, label="gmemfuzz fuzz --unguided", color="#ff7f0e")
@@ -127,9 +127,9 @@ def main():
         ax.invert_yaxis()
         ax.axvline(cap, color="black", linewidth=0.8, linestyle="--")
         ax.set_xlabel(f"median seconds to first expected finding (cap {cap:g} s = miss)")
-        ax.set_title("GmemFuzz zoo: time to find, guided vs unguided")
+        ax.set_title("GmemFuzz zoo: time to find, guided vs unguided", pad=20)
         ax.set_xlim(0, cap * 1.12)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / (len(labels) + 2)), ncol=2, fontsize=8)
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
         fig.tight_layout()
         fig.savefig(png, dpi=110)
         how = "matplotlib"
