@@ -12,6 +12,8 @@
 # ONLY_EXPECTED=0 (stop at ANY first finding and count a different one as a miss; the default
 # stops only at the expected signature prefix: GMEMFUZZ_STOP_ON / `fuzz --stop-on`, so another
 # finding, e.g. a different invariant the same variant breaks, cannot mask the one measured).
+# GUIDED=builtin measures the guided side with `gmemfuzz fuzz` (model-feature guided, in
+# process, no sanitizer: the same engine and exec cost as the unguided side) instead of libFuzzer.
 # Output: a table on stdout, $OUTDIR/zoo.csv (one row per run), $OUTDIR/summary.csv, $OUTDIR/zoo.png.
 # Runs are sequential (one core each); a run stops at its first finding.
 set -euo pipefail
@@ -73,13 +75,24 @@ for line in sys.stdin:
   fi
   nseeds="$(ls "$work/seeds" | wc -l)"
   [ "$nseeds" -gt 0 ] || { echo "zoo: $name: no seeds left"; continue; }
-  echo "zoo: $name ($target, $variants, profile $profile, expect $expected): $nseeds seeds without its own, $ndirect of them fire it directly${STRICT:+ (STRICT=$STRICT)}"
+  echo "zoo: $name [guided: ${GUIDED:-libfuzzer}] ($target, $variants, profile $profile, expect $expected): $nseeds seeds without its own, $ndirect of them fire it directly${STRICT:+ (STRICT=$STRICT)}"
   maxlen="$(sed -n 's/^max_len *= *//p' "$FUZZ_DIR/options/$target.options")"
   stop=(); stopenv=()
   if [ "${ONLY_EXPECTED:-1}" = 1 ]; then stop=(--stop-on "$expected"); stopenv=(GMEMFUZZ_STOP_ON="$expected"); fi
   for k in $(seq 1 "$RUNS"); do
-    # guided: libFuzzer + ASan, stops at the first crash; time = wall clock of the process.
     run="$work/guided-$k"; mkdir -p "$run/corpus" "$run/artifacts"; cp "$work/seeds"/* "$run/corpus/"
+    if [ "${GUIDED:-libfuzzer}" = builtin ]; then
+      json="$("$GM" fuzz --target "$target" --seconds "$CAP" --profile "$profile" "${vflags[@]}" \
+        "${stop[@]}" --seed "$k" --json --quiet --corpus "$work/seeds" --artifacts "$run/artifacts" 2>"$run/log" || true)"
+      echo "$json" >"$run/summary.json"
+      read -r sig secs < <(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1] or "{}"); f = sorted(d.get("findings", []), key=lambda x: x["seconds"])
+f = [x for x in f if x["signature"].startswith(sys.argv[2])] or f
+print(f[0]["signature"], "%.2f" % f[0]["seconds"]) if f else print("-", "-")' "$json" "$expected")
+      [ "$sig" = - ] && sig=""
+    else
+    # guided: libFuzzer + ASan, stops at the first crash; time = wall clock of the process.
     t0="$(now)"
     env GMEMFUZZ_PROFILE="$profile" "${stopenv[@]}" timeout -k 5 $((CAP + 30)) "$BIN_DIR/$target" -seed="$k" -max_total_time="$CAP" \
       -dict="$FUZZ_DIR/$target.dict" -max_len="${maxlen:-1024}" -print_final_stats=1 \
@@ -88,6 +101,7 @@ for line in sys.stdin:
     secs="$(python3 -c "print(f'{$t1-$t0:.2f}')")"
     sig="$(sed -n 's/^==gmemfuzz== FINDING \([^ ]*\).*/\1/p' "$run/log" | head -1)"
     [ -z "$sig" ] && sig="$(grep -m1 -oE 'ERROR: [A-Za-z]+Sanitizer: [a-z-]+|ERROR: libFuzzer: [a-z-]+' "$run/log" | tr ' ,' '__' || true)"
+    fi
     found=0; case "$sig" in "$expected"*) [ -n "$sig" ] && found=1 ;; esac
     [ $found = 1 ] || secs="$CAP"
     echo "$name,$variants,$target,$expected,$nseeds,$ndirect,guided,$k,$k,$found,$secs,$sig" >>"$CSV"
