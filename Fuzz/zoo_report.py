@@ -98,7 +98,7 @@ def main():
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
     for name, s in summary.items():
         if s["other"]:
-            print(f"  {name}: misses that stopped on another finding: {', '.join(sorted(s['other']))}")
+            print(f"  {name}: runs that missed it but raised another finding: {', '.join(sorted(s['other']))}")
     with open(f"{outdir}/summary.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow([h.replace(" ", "_") for h in header])
