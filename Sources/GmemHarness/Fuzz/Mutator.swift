@@ -77,6 +77,8 @@ public struct Mutator {
         let n = p.ops.count
         var s = s
         if n >= recommendedOps && (s == .insert || s == .duplicate || s == .splice) && !rng.oneIn(4) { s = .remove }
+        // Threads and schedules belong to FuzzConcurrent: elsewhere they only slow runs down.
+        if s == .mutateSchedule && !target.threaded { s = .mutateArg }
         switch s {
         case .mutateArg:
             let ops = p.ops
