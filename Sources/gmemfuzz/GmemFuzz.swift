@@ -15,6 +15,10 @@ struct GmemFuzz: ParsableCommand {
             CorpusGroup.self,
             Fuzz.self,
             Bench.self,
+            Minimize.self,
+            Reproduce.self,
+            TriageCommand.self,
+            BenchMinimize.self,
             Profiles.self,
             Variants.self,
         ])
