@@ -78,20 +78,28 @@ public struct SanitizerReport: Equatable, Sendable {
         return t.isEmpty ? "unknown" : String(t.map { $0 == ":" ? "-" : $0 })
     }
 
-    /// `#3 0x55d4 in FUNC /path/file.swift:12:3` → `FUNC`; `#3 0x55d4 (/bin/x+0x12)` → nil (no
-    /// symbol: only an address, never part of a signature).
+    /// The function of one stack line, nil when the frame has no symbol (only an address, never
+    /// part of a signature). ASan: `#3 0x55d4 in FUNC /path/file.swift:12:3`; TSan:
+    /// `#0 FUNC /path/file.swift:5:54 (bin+0xfc217) (BuildId: …)`; unsymbolized:
+    /// `#5 0x55d4 (/bin/x+0x12)`. Demangled Swift names contain spaces and parentheses, so the
+    /// function ends at the first location token (a path, `<null>`/`<compiler-generated>`, or a
+    /// `(module+0xoff)`).
     static func frameFunction(_ line: Substring) -> String? {
-        guard let r = line.firstRange(of: " in ") else { return nil }
-        var rest = line[r.upperBound...]
-        // Demangled Swift names contain spaces and parentheses; the location is the last token
-        // when it looks like a path or a (module+offset).
-        if let sp = rest.lastIndex(of: " ") {
-            let last = rest[rest.index(after: sp)...]
-            if last.hasPrefix("/") || last.hasPrefix("(") || last.hasPrefix("<") || last.contains(".swift:") || last.contains(".c:") {
-                rest = rest[..<sp]
-            }
+        var tokens = line.split(separator: " ").dropFirst()  // "#N"
+        if let t = tokens.first, t.hasPrefix("0x") {
+            tokens = tokens.dropFirst()
+            guard tokens.first == "in" else { return nil }
+            tokens = tokens.dropFirst()
         }
-        let f = rest.trimmed
+        var fn: [Substring] = []
+        for t in tokens {
+            if t.hasPrefix("/") || t.hasPrefix("<") || t.hasPrefix("./") || (t.hasPrefix("(") && t.contains("+0x"))
+                || t.hasPrefix("(BuildId") || t.contains(".swift:") || t.contains(".c:") || t.contains(".cpp:") {
+                break
+            }
+            fn.append(t)
+        }
+        let f = fn.joined(separator: " ")
         return f.isEmpty ? nil : f
     }
 
