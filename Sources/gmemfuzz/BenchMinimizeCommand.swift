@@ -10,6 +10,7 @@ struct BenchMinimize: ParsableCommand {
     @Argument(help: "Scenarios (default: Corpus/scenarios/zoo/*.gmf)") var files: [String] = []
     @Option(help: "Total ops after padding") var ops = 200
     @Option(help: "Padding RNG seed") var seed: UInt64 = 1
+    @Option(help: "Replay each candidate with this libFuzzer binary (child process) instead of in-process") var fuzzer: String?
 
     func run() throws {
         let list = files.isEmpty ? scenarioFiles(under: "Corpus/scenarios/zoo") : files
@@ -26,15 +27,22 @@ struct BenchMinimize: ParsableCommand {
             }
             let clock = ContinuousClock()
             let start = clock.now
-            var m = Minimizer(oracle: InProcessOracle(), signature: sig)
-            let out = m.minimize(padded)
+            let (out, oneMin, stats) = fuzzer.map { minimize(padded, sig, ChildOracle(fuzzer: $0)) }
+                ?? minimize(padded, sig, InProcessOracle())
             let d = clock.now - start
             let secs = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
             worst = max(worst, secs)
-            let oneMin = m.isOneMinimal(out)
             let name = (f as NSString).lastPathComponent
-            print("\(name.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(padded.ops.count).padding(toLength: 4, withPad: " ", startingAt: 0)) -> \(String(out.ops.count).padding(toLength: 4, withPad: " ", startingAt: 0)) \(String(p.ops.count).padding(toLength: 4, withPad: " ", startingAt: 0)) \((oneMin ? "yes" : "NO").padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(m.stats.tests).padding(toLength: 5, withPad: " ", startingAt: 0)) \(String(m.stats.memoHits).padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%.3f", secs))")
+            print("\(name.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(padded.ops.count).padding(toLength: 4, withPad: " ", startingAt: 0)) -> \(String(out.ops.count).padding(toLength: 4, withPad: " ", startingAt: 0)) \(String(p.ops.count).padding(toLength: 4, withPad: " ", startingAt: 0)) \((oneMin ? "yes" : "NO").padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(stats.tests).padding(toLength: 5, withPad: " ", startingAt: 0)) \(String(stats.memoHits).padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%.3f", secs))")
         }
         print("worst: \(String(format: "%.3f", worst)) s (target <= 10 s)")
+    }
+
+    /// Minimizes and checks 1-minimality (the check is not part of the measured time).
+    func minimize<O: Oracle>(_ p: Program, _ sig: String, _ o: O) -> (Program, Bool, (tests: Int, memoHits: Int)) {
+        var m = Minimizer(oracle: o, signature: sig)
+        let out = m.minimize(p)
+        let stats = (tests: m.stats.tests, memoHits: m.stats.memoHits)
+        return (out, m.isOneMinimal(out), stats)
     }
 }
