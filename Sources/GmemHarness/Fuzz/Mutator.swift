@@ -158,6 +158,7 @@ public struct Mutator {
             var r = ByteReader(buf)
             op = ByteCodec.decodeOp(op.kind, thread: thread, &r)
         }
+        gen.conform(&op)
     }
 
     /// Threads and schedules: move an op to another thread, or rewrite the schedule tape.

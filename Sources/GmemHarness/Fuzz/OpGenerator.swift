@@ -16,6 +16,12 @@ public struct OpGenerator {
         return seen
     }
 
+    /// Keeps an op inside the target's space after byte-level mutation (e.g. FuzzConversion
+    /// stays on `sw` VMs).
+    public func conform(_ op: inout Op) {
+        if op.kind == .vmCreate, let t = target.vmType { op["type"] = t }
+    }
+
     /// A new op for position `pos` of `program`.
     public func op(for program: [Op], at pos: Int, _ rng: inout FuzzRNG) -> Op {
         let kind = rng.pick(target.opKinds)

@@ -19,6 +19,13 @@ public enum Padding {
             op.thread = 0
             filler.append(op)
         }
+        // A schedule tape counts scheduling decisions from the start: filler ops before the
+        // scenario's would shift every step, so scheduled programs get their filler after.
+        if p.schedule != nil {
+            var out = p
+            out.ops += filler
+            return out
+        }
         // Interleave: scenario ops keep their order; filler goes anywhere before the last
         // scenario op (and a few after it, for the tail cut).
         var out = p
