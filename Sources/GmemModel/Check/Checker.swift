@@ -7,7 +7,8 @@ enum Checker {
         checkAttributes(m)
         checkFolios(m)
         checkHostPTEs(m)
-        for vm in m.vms { if let vm { checkStage2(m, vm, atOpEnd: atOpEnd) } }
+        for vm in m.vms { if let vm { checkStage2(m, vm, atOpEnd: atOpEnd); checkTdx(m, vm, atOpEnd: atOpEnd) } }
+        if !m.tdx.tds.isEmpty { checkTdxRefs(m) }
         if atOpEnd { checkOpEnd(m) }
     }
 
@@ -163,7 +164,8 @@ extension Model {
         for vm in vms {
             guard let vm else { continue }
             let sp = vm.spte.keys.sorted().prefix(16).map { g in "\(g):\(vm.spte[g]!.isPrivate ? "P" : "S")" }
-            out.append("vm\(vm.id) \(vm.type.rawValue) slots=\(vm.slots.keys.sorted()) inval=\(vm.inval.inProgress)/seq\(vm.inval.seq) spte=[\(sp.joined(separator: " "))]\(vm.bugged ? " BUGGED" : "")")
+            out.append("vm\(vm.id) \(vm.type.rawValue) slots=\(vm.slots.keys.sorted()) inval=\(vm.inval.inProgress)/seq\(vm.inval.seq) spte=[\(sp.joined(separator: " "))]\(vm.bugged ? " BUGGED" : "")\(vm.dead ? " DEAD" : "")")
+            if let t = tdxStateDump(vm) { out.append(t) }
         }
         for inode in inodes where !inode.evicted {
             let attrs = inode.attrs.ranges.map { "[\($0.start),\($0.end)):\($0.isPrivate ? "P" : "S")" }.joined(separator: " ")

@@ -11,7 +11,14 @@ extension Model {
     public func guestAccess(vcpu vid: Int, gfn: Int, write: UInt8?, privateKey: Bool?) throws(ModelAbort) -> SysResult {
         guard let vcpu = vcpu(vid) else { return .skipped }
         let vm = vcpu.vm
-        if vm.bugged { return .err(.EIO) }     // KVM_RUN on a bugged VM
+        // TD guests: the private key selects the GPA (shared bit clear or set), default private.
+        if vm.tdx != nil { return try tdxGuestAccess(vcpu, gfn: gfn, write: write, privateGpa: privateKey ?? true) }
+        if vm.bugged || vm.dead { return .err(.EIO) }     // KVM_RUN on a bugged VM
+        return try stage2Access(vm, gfn: gfn, write: write, privateKey: privateKey)
+    }
+
+    /// Access through the (direct-root) stage-2 mapping, faulting it in first if needed.
+    func stage2Access(_ vm: VM, gfn: Int, write: UInt8?, privateKey: Bool?) throws(ModelAbort) -> SysResult {
         var rounds = 0
         while true {
             if let s = vm.spte[gfn], privateKey == nil || privateKey == s.isPrivate {
@@ -41,6 +48,8 @@ extension Model {
             switch try kvmTdpMmuPageFault(vm, gfn: gfn, isPrivate: isPrivate) {
             case .some(let outcome): return outcome
             case .none:
+                // Only KVM_REQ_VM_DEAD stops the RET_PF_RETRY loops (tdx-semantics §2.3).
+                if vm.bugged || vm.dead { return .error(.EIO) }
                 retries += 1
                 if retries >= retryBound {
                     throw ModelAbort(.invariant(.K6, "fault on gfn \(gfn) retried \(retries) times: mmu_invalidate_in_progress=\(vm.inval.inProgress) range=[\(vm.inval.rangeStart), \(vm.inval.rangeEnd)) never ends"))
@@ -104,13 +113,12 @@ extension Model {
         let level = 0   // 4K folios: kvm_max_level_for_order(0)
         let spte = SPTE(isPrivate: isPrivate, level: level, ref: FrameRef(folio, page: page),
                         slotID: slot.id, gmemBacked: fromGmem)
-        var outcome: FaultOutcome = .mapped
-        if vm.spte[gfn] == nil {
-            if isPrivate {
-                if let e = try vm.ops.setPrivateSpte(self, vm, gfn: gfn, spte: spte) { outcome = .error(e) }
-            } else {
-                vm.spte[gfn] = spte
-            }
+        var outcome: FaultOutcome? = .mapped
+        if isPrivate {
+            // Any error installing the private leaf collapses to RET_PF_RETRY (§2.3).
+            if try vm.ops.setPrivateSpte(self, vm, gfn: gfn, spte: spte) != nil { outcome = nil }
+        } else if vm.spte[gfn] == nil {
+            vm.spte[gfn] = spte
         }
         unlock(vm.mmuLock)
         folioPut(folio, .caller)                // KVM holds no reference for the mapping
@@ -121,8 +129,10 @@ extension Model {
     public func vcpuPrefault(vcpu vid: Int, gfn: Int, count: Int) throws(ModelAbort) -> SysResult {
         guard let vcpu = vcpu(vid) else { return .skipped }
         let vm = vcpu.vm
+        // kvm_arch_vcpu_pre_fault_memory(): TDs only after finalization (pre_fault_allowed).
+        if let kt = vm.tdx, !kt.preFaultAllowed { return .err(.EOPNOTSUPP) }
         if count <= 0 || gfn < 0 { return .err(.EINVAL) }
-        if vm.bugged { return .err(.EIO) }
+        if vm.bugged || vm.dead { return .err(.EIO) }
         var done = 0
         for g in gfn..<(gfn + count) {
             if inject.takeSignal() { return done > 0 ? .ok : .err(.EINTR) }
@@ -145,6 +155,7 @@ extension Model {
     public func guestMapGpa(vcpu vid: Int, gfn: Int, count: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
         guard let vcpu = vcpu(vid) else { return .skipped }
         let vm = vcpu.vm
+        if vm.tdx != nil, let e = tdxVcpuPreRun(vcpu) { return .err(e) }   // TDG.VP.VMCALL<MapGPA>
         if !profile.perGmemAttributes {
             return try vmSetMemoryAttributes(vm: vm.id, gfn: gfn, count: count, toPrivate: toPrivate)
         }
