@@ -128,7 +128,8 @@ extension Model {
             if w.targetTypeZaps > 0 {
                 report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") zapped \(w.targetTypeZaps) mapping(s) already of the target type"))
             }
-            if let gfn = oldTypeMappingLeft(inode, w) {
+            // Only the first violation is reported (the checker stops there too).
+            if findings.isEmpty, let gfn = oldTypeMappingLeft(inode, w) {
                 report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") left a \(w.toPrivate ? "shared" : "private") mapping of gfn \(gfn) in range"))
             }
         case .err(let e, let off):
