@@ -37,7 +37,7 @@ public struct Mutator {
 
     public init(target: FuzzTarget, exploreConfig: Bool = false) {
         self.target = target
-        self.gen = OpGenerator(target: target)
+        self.gen = OpGenerator(target: target, exploreStatuses: exploreConfig)
         self.exploreConfig = exploreConfig
     }
 
@@ -129,6 +129,7 @@ public struct Mutator {
         let k = keys[i]
         if k.defaultValue == nil && rng.oneIn(4) {
             op.args[i] = op.args[i] == Op.absent ? gen.value(for: k, op.kind, scope: [:], &rng) : Op.absent
+            gen.conform(&op)
             return
         }
         let old = op.args[i] == Op.absent ? (k.defaultValue ?? 0) : op.args[i]
@@ -140,6 +141,7 @@ public struct Mutator {
             let scope = OpGenerator.handlesInScope(ops[...])
             op.args[i] = gen.value(for: k, op.kind, scope: scope, &rng)
         }
+        gen.conform(&op)
     }
 
     /// libFuzzer's byte mutations on one op's argument bytes; decoding makes any result valid.
