@@ -293,6 +293,9 @@ public struct ConversionWindow {
     public let toPrivate: Bool
     /// Attributes of the inode before the call.
     public let before: AttrTree
+    /// The inode's attribute-store count before the call: a conversion on another logical
+    /// thread may store in between (then `before` no longer says what this call changed).
+    public var storesBefore = 0
     /// Side effects seen so far.
     public var hostUnmaps = 0
     public var stage2Zaps = 0

@@ -16,7 +16,8 @@ extension Model {
     /// __kvm_gmem_set_attributes(): the conversion proper, step by step.
     func kvmGmemSetAttributesLocked(_ inode: GmemInode, start: Int, nr: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
         let end = start + nr
-        conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: inode.attrs)
+        conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: inode.attrs,
+                                      storesBefore: inode.attrStores)
         defer { conversion = nil }
         // 1. IL.w
         try lock(inode.invalidateLock)
@@ -209,7 +210,7 @@ extension Model {
                 report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") left a \(w.toPrivate ? "shared" : "private") mapping of gfn \(gfn) in range"))
             }
         case .err(let e, let off):
-            if inode.attrs != w.before {
+            if inode.attrStores == w.storesBefore && inode.attrs != w.before {
                 report(.invariant(.G9, "failed conversion (\(e.name)) changed attributes"))
             }
             if w.stage2Zaps > 0 {
