@@ -30,13 +30,17 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+OSSFUZZ=0
+[ -n "${OUT:-}" ] && [ -n "${SWIFTFLAGS:-}" ] && OSSFUZZ=1
 case "$SANITIZER" in
   address|thread) ;;
+  # The ClusterFuzzLite coverage job: precompile_swift put the profile flags into $SWIFTFLAGS.
+  coverage) [ "$OSSFUZZ" = 1 ] || { echo "build.sh: SANITIZER=coverage needs precompile_swift's \$SWIFTFLAGS and \$OUT" >&2; exit 2; } ;;
   *) echo "build.sh: SANITIZER must be address or thread (Swift on Linux has no UBSan/MSan)" >&2; exit 2 ;;
 esac
 
 SCRATCH=()
-if [ -n "${OUT:-}" ] && [ -n "${SWIFTFLAGS:-}" ]; then
+if [ "$OSSFUZZ" = 1 ]; then
   # OSS-Fuzz / ClusterFuzzLite: precompile_swift's flags (-parse-as-library, -static-stdlib,
   # -sanitize=fuzzer,$SANITIZER ...). The package is tools-version 5.3 so the entry points link.
   MODE=ossfuzz
@@ -56,6 +60,8 @@ fi
 # shellcheck disable=SC2086
 BIN_DIR="$(cd "$FUZZ_DIR" && swift build -c "$CONFIG" "${SCRATCH[@]}" ${SWIFTFLAGS:-} --show-bin-path)"
 mkdir -p "$DEST"
+# Everything in $OUT that is executable gets fuzzed there: leave the benchmark baseline out.
+[ "$MODE" = ossfuzz ] && TARGETS=("${REAL_TARGETS[@]}")
 
 for t in "${TARGETS[@]}"; do
   cp "$BIN_DIR/$t" "$DEST/$t"

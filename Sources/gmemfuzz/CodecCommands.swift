@@ -45,7 +45,7 @@ struct Encode: ParsableCommand {
 
 struct CorpusGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "corpus", abstract: "Seed corpus management.", subcommands: [CorpusBuild.self, CorpusGen.self, CorpusSetHeader.self])
+        commandName: "corpus", abstract: "Seed corpus management.", subcommands: [CorpusBuild.self, CorpusGen.self, CorpusSetHeader.self, CorpusSeedName.self])
 }
 
 struct CorpusBuild: ParsableCommand {
@@ -171,5 +171,28 @@ struct CorpusSetHeader: ParsableCommand {
             n += 1
         }
         print("\(output): \(n) inputs")
+    }
+}
+
+struct CorpusSeedName: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed-name",
+        abstract: "Print '<target> <sha1>' of the seed `corpus build` makes from a scenario ('<target> - excluded: why' when it is not a seed).")
+    @Argument(help: "Scenario files") var files: [String]
+
+    func run() throws {
+        for path in files {
+            do {
+                // Same rule as `corpus build`: Seeds.seed drops the variant switches.
+                let program = try loadProgram(path)
+                switch Seeds.seed(for: program) {
+                case .seed(let t, let bytes): print("\(path) \(t.name) \(SHA1.hex(bytes))")
+                case .excluded(let why): print("\(path) \(FuzzTarget.forProgram(program).name) - excluded: \(why)")
+                }
+            } catch {
+                stderr("\(error)")
+                throw Exit.input
+            }
+        }
     }
 }

@@ -20,6 +20,8 @@ struct Fuzz: ParsableCommand {
     @Flag(help: "Let the mutator change profile and variants") var explore = false
     @Flag(help: "Also stop on the known findings of FINDINGS.md") var reportKnown = false
     @Flag(help: "Keep going after a finding (count distinct signatures)") var keepGoing = false
+    @Option(help: "Stop only at a finding whose signature starts with this prefix (others are counted; repeatable)")
+    var stopOn: [String] = []
     @Flag(help: "No progress lines") var quiet = false
     @Flag(help: "Print one JSON summary line at the end") var json = false
 
@@ -76,7 +78,7 @@ struct Fuzz: ParsableCommand {
                 } else {
                     found[sig]!.count += 1
                 }
-                if !keepGoing { break }
+                if !keepGoing && (stopOn.isEmpty || stopOn.contains(where: { sig.hasPrefix($0) })) { break }
             }
             if !quiet && clock.now - lastPrint > .seconds(2) {
                 lastPrint = clock.now

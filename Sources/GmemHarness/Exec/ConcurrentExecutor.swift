@@ -17,6 +17,9 @@ enum ConcurrentExecutor {
         // Only the thread holding the turnstile touches these (see TurnstileScheduler).
         let state = RunState(threads: sched.threadCount)
         sched.onSwitchAway = { slot in state.collect(slot, model, program, sched) }
+        // The closure holds sched and model, and model holds sched: break the cycle, or every
+        // run leaks its model (LeakSanitizer stops FuzzConcurrent at the first input).
+        defer { sched.onSwitchAway = nil }
 
         sched.run { slot, i in
             let op = program.ops[i]

@@ -15,7 +15,9 @@ import GmemModel
 /// - `GMEMFUZZ_OP_CHECKS=1` checks invariants after each op only (faster, coarser);
 /// - `GMEMFUZZ_MODE=threads` runs FuzzConcurrent's logical threads on real threads (TSan
 ///   builds; experimental: see README "Concurrency"), else deterministic interleaving;
-/// - `GMEMFUZZ_KNOWN=report` also stops on the known findings of FINDINGS.md (skipped by default).
+/// - `GMEMFUZZ_KNOWN=report` also stops on the known findings of FINDINGS.md (skipped by default);
+/// - `GMEMFUZZ_STOP_ON=p1,p2` stops only on findings whose signature starts with one of the
+///   prefixes (hunting one bug, `Fuzz/zoo.sh`): any other finding ends that input's run quietly.
 public enum FuzzEntry {
     public struct Settings: Sendable {
         public var profile: Profile?
@@ -26,7 +28,13 @@ public enum FuzzEntry {
         public var mode: ExecMode = .deterministic
         /// Signature prefixes that do not stop the job (KnownFindings unless GMEMFUZZ_KNOWN=report).
         public var ignore = KnownFindings.prefixes
+        /// When not empty, only findings with one of these signature prefixes stop the job.
+        public var stopOn: [String] = []
         public init() {}
+
+        public func stops(_ f: Finding) -> Bool {
+            stopOn.isEmpty || stopOn.contains { f.signature.hasPrefix($0) }
+        }
 
         public var runOptions: Executor.Options {
             .init(checkEveryStep: checkEveryStep && mode == .deterministic, checkExpectations: false,
@@ -47,6 +55,7 @@ public enum FuzzEntry {
             s.checkEveryStep = env("GMEMFUZZ_OP_CHECKS") != "1"
             if env("GMEMFUZZ_KNOWN") == "report" { s.ignore = [] }
             if env("GMEMFUZZ_MODE") == "threads" { s.mode = .threads }
+            if let p = env("GMEMFUZZ_STOP_ON") { s.stopOn = p.split(separator: ",").map(String.init) }
             return s
         }
 
@@ -84,7 +93,7 @@ public enum FuzzEntry {
             var p = ByteCodec.decode(buf)
             settings.apply(to: &p.config)
             let r = Executor.run(p, options: settings.runOptions)
-            if let f = r.unexpected.first, settings.stops(on: f, r, p.config) { die(finding: f, program: p, report: r) }
+            if let f = r.unexpected.first, settings.stops(f), settings.stops(on: f, r, p.config) { die(finding: f, program: p, report: r) }
         case .scenarioText:
             scenarioTextRoundTrip(buf)
         case .traceImport:
