@@ -9,6 +9,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 export PATH="/opt/swift/usr/bin:$PATH"
+# A fresh machine may lack PyYAML: install it (PyPI is reachable on CI machines).
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
 python3 "$ROOT/.ci/validate-cflite.py"
 [ "${1:-}" = --build ] || exit 0
 

@@ -85,7 +85,22 @@ if [ "$RUN_REGRESSIONS" = 1 ]; then
   for t in "${REAL_TARGETS[@]}"; do
     inputs=()
     for d in "$ROOT/Corpus/$t" "$FUZZ_DIR/FailCases/$t"; do
-      [ -d "$d" ] && for f in "$d"/*; do [ -f "$f" ] && inputs+=("$f"); done
+      [ -d "$d" ] || continue
+      for f in "$d"/*; do
+        [ -f "$f" ] || continue
+        case "$f" in *.expect) continue ;; esac
+        if [ -f "$f.expect" ]; then
+          # A reproducer of an open finding: it must still crash with its signature.
+          want="$(tr -d '[:space:]' < "$f.expect")"
+          if "$DEST/$t" -runs=1 "$f" >"$DEST/$t.expect.log" 2>&1; then
+            echo "regressions: $t: $(basename "$f") no longer raises $want"; status=1
+          elif ! grep -q "==gmemfuzz== FINDING $want" "$DEST/$t.expect.log"; then
+            echo "regressions: $t: $(basename "$f") raises $(grep -m1 -o '==gmemfuzz== FINDING .*' "$DEST/$t.expect.log" || echo 'a crash'), expected $want"; status=1
+          fi
+          continue
+        fi
+        inputs+=("$f")
+      done
     done
     [ ${#inputs[@]} -eq 0 ] && { echo "regressions: $t: no inputs"; continue; }
     if "$DEST/$t" -runs=1 "${inputs[@]}" >"$DEST/$t.regressions.log" 2>&1; then

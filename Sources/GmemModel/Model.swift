@@ -30,6 +30,8 @@ public final class Model {
     public internal(set) var findings: [Finding] = []
     public var inject = Injections()
     public internal(set) var pages = PageAllocator()
+    /// The TDX module (TDs, PAMT, HKIDs).
+    public internal(set) var tdx = TdxModule()
 
     public static let maxHandles = 8
     public internal(set) var vms: [VM?] = Array(repeating: nil, count: maxHandles)
@@ -86,6 +88,7 @@ public final class Model {
             }
         }
         pages.releaseAll()
+        tdx.releaseAll()
         conversions.deinitialize(count: 64)
         conversions.deallocate()
     }
@@ -245,6 +248,7 @@ public final class Model {
         f.refcount -= n
         if f.refcount == 0 {
             warnOn(f.inFilemap, "folio_put", "folio \(f.id) freed while still in the page cache")
+            checkFreedFolioNotInSept(f)
             f.release()
             pages.noteFreed(f)
         } else if f.refcount < 0 {
@@ -289,6 +293,9 @@ public struct ConversionWindow {
     public let toPrivate: Bool
     /// Attributes of the inode before the call.
     public let before: AttrTree
+    /// The inode's attribute-store count before the call: a conversion on another logical
+    /// thread may store in between (then `before` no longer says what this call changed).
+    public var storesBefore = 0
     /// Side effects seen so far.
     public var hostUnmaps = 0
     public var stage2Zaps = 0

@@ -55,6 +55,9 @@ enum ConcurrentExecutor {
             }
             state.executed += 1
         }
+        // The closure captures the scheduler and the model, which holds the scheduler: break the
+        // cycle or every concurrent run leaks its whole model (LeakSanitizer in the fuzzers).
+        sched.onSwitchAway = nil
         var report = state.report
         report.stoppedEarly = state.executed + state.cancelled < program.ops.count || state.cancelled > 0
         report.steps = sched.steps

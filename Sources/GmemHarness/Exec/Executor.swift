@@ -217,9 +217,18 @@ public enum Executor {
                 m.inject.addSeamcall(names[sc], status: statuses[op.opt("status") ?? 0], times: times)
             }
             return .ok
-        case .tdxInitVM, .tdxFinalize, .tdxInitVcpu, .guestAccept, .tdxInitMemRegion:
-            // TDX ops need a tdx VM; the TDX vendor layer is not modelled yet.
-            return .skipped
+        case .tdxInitVM:
+            return try m.tdxInitVM(vm: a("vm"))
+        case .tdxFinalize:
+            return try m.tdxFinalize(vm: a("vm"))
+        case .tdxInitVcpu:
+            return try m.tdxInitVcpu(vm: a("vm"), vcpu: a("vcpu"))
+        case .guestAccept:
+            return try m.guestAccept(vcpu: a("vcpu"), gfn: a("gfn"), level: a("level"))
+        case .tdxInitMemRegion:
+            return try m.tdxInitMemRegion(vcpu: a("vcpu"), gfn: a("gfn"), count: a("count"), src: a("src"),
+                                          proc: op.opt("proc"), value: op.opt("value").map { UInt8(truncatingIfNeeded: $0) },
+                                          measure: a("measure") == 1)
         }
     }
 }

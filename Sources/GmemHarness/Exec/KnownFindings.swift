@@ -11,6 +11,8 @@ public enum KnownFindings {
     public static let entries: [Entry] = [
         // F1: memory_failure holds the folio lock and takes invalidate_lock (gmem D8).
         Entry(signaturePrefix: "lockdep:folio_lock>invalidate_lock:", finding: "F1"),
+        // F1 as an actual interleaving (deterministic scheduler): the same ABBA deadlocks.
+        Entry(signaturePrefix: "deadlock:folio_lock+invalidate_lock:", finding: "F1"),
     ]
 
     public static var prefixes: [String] { entries.map(\.signaturePrefix) }

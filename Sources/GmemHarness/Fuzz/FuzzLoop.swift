@@ -18,8 +18,12 @@ public struct FuzzLoop {
         public let program: Program
         public let report: RunReport
         public let newFeatures: Int
+        let settings: FuzzEntry.Settings
         /// The first finding the job does not ignore.
-        public var finding: Finding? { report.unexpected.first }
+        public var finding: Finding? {
+            guard let f = report.unexpected.first, settings.stops(on: f, report, program.config) else { return nil }
+            return f
+        }
     }
 
     public init(target: FuzzTarget, seeds: [Program], guided: Bool, seed: UInt64,
@@ -47,8 +51,9 @@ public struct FuzzLoop {
         execs += 1
         var fresh = 0
         for f in Self.features(of: r) where features.insert(f).inserted { fresh += 1 }
-        if guided && fresh > 0 && r.unexpected.isEmpty { pool.append(p) }
-        return Step(program: p, report: r, newFeatures: fresh)
+        let step = Step(program: p, report: r, newFeatures: fresh, settings: settings)
+        if guided && fresh > 0 && step.finding == nil { pool.append(p) }
+        return step
     }
 
     /// Model-level coverage: what each op did, and what it did right after the previous op.

@@ -37,7 +37,7 @@ public struct Mutator {
 
     public init(target: FuzzTarget, exploreConfig: Bool = false) {
         self.target = target
-        self.gen = OpGenerator(target: target)
+        self.gen = OpGenerator(target: target, exploreStatuses: exploreConfig)
         self.exploreConfig = exploreConfig
     }
 
@@ -77,6 +77,8 @@ public struct Mutator {
         let n = p.ops.count
         var s = s
         if n >= recommendedOps && (s == .insert || s == .duplicate || s == .splice) && !rng.oneIn(4) { s = .remove }
+        // Threads and schedules belong to FuzzConcurrent: elsewhere they only slow runs down.
+        if s == .mutateSchedule && !target.threaded { s = .mutateArg }
         switch s {
         case .mutateArg:
             let ops = p.ops
@@ -127,6 +129,7 @@ public struct Mutator {
         let k = keys[i]
         if k.defaultValue == nil && rng.oneIn(4) {
             op.args[i] = op.args[i] == Op.absent ? gen.value(for: k, op.kind, scope: [:], &rng) : Op.absent
+            gen.conform(&op)
             return
         }
         let old = op.args[i] == Op.absent ? (k.defaultValue ?? 0) : op.args[i]
@@ -138,6 +141,7 @@ public struct Mutator {
             let scope = OpGenerator.handlesInScope(ops[...])
             op.args[i] = gen.value(for: k, op.kind, scope: scope, &rng)
         }
+        gen.conform(&op)
     }
 
     /// libFuzzer's byte mutations on one op's argument bytes; decoding makes any result valid.
@@ -156,6 +160,7 @@ public struct Mutator {
             var r = ByteReader(buf)
             op = ByteCodec.decodeOp(op.kind, thread: thread, &r)
         }
+        gen.conform(&op)
     }
 
     /// Threads and schedules: move an op to another thread, or rewrite the schedule tape.

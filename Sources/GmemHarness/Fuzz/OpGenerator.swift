@@ -5,7 +5,17 @@ import GmemModel
 /// "stable op selection": the same RNG state always yields the same op).
 public struct OpGenerator {
     public let target: FuzzTarget
-    public init(target: FuzzTarget) { self.target = target }
+    /// Also generate SEAMCALL statuses KVM answers with KVM_BUG_ON.
+    public var exploreStatuses = false
+    public init(target: FuzzTarget, exploreStatuses: Bool = false) {
+        self.target = target
+        self.exploreStatuses = exploreStatuses
+    }
+
+    /// busy, busy_twice, epoch_busy, interrupted (indices into OpSchema.statuses).
+    static let survivableStatuses: [Int] = ["busy", "busy_twice", "epoch_busy", "interrupted"].compactMap {
+        OpSchema.statuses.firstIndex(of: $0)
+    }
 
     /// Handle values already used in `ops[..<pos]`, per key name (vm, gmem, slot, proc, vcpu).
     static func handlesInScope(_ ops: ArraySlice<Op>) -> [String: [Int]] {
@@ -14,6 +24,15 @@ public struct OpGenerator {
             for (k, v) in op.handles where !(seen[k]?.contains(v) ?? false) { seen[k, default: []].append(v) }
         }
         return seen
+    }
+
+    /// Keeps an op inside the target's space after byte-level mutation (e.g. FuzzConversion
+    /// stays on `sw` VMs).
+    public func conform(_ op: inout Op) {
+        if op.kind == .vmCreate, let t = target.vmType { op["type"] = t }
+        if op.kind == .inject, !exploreStatuses, let st = op.opt("status"), !Self.survivableStatuses.contains(st) {
+            op["status"] = Self.survivableStatuses[st % Self.survivableStatuses.count]
+        }
     }
 
     /// A new op for position `pos` of `program`.
@@ -84,7 +103,11 @@ public struct OpGenerator {
         switch which {
         case "seamcall":
             op["seamcall"] = rng.below(OpSchema.seamcalls.count)
-            op["status"] = rng.below(OpSchema.statuses.count)
+            // state_incorrect / walk_failed / error are results KVM treats as impossible and
+            // answers with KVM_BUG_ON by design: every injection of one is a `warn` finding that
+            // says nothing new. Only busy-family statuses, which KVM must survive, are generated
+            // unless the job explores (GMEMFUZZ_EXPLORE=1).
+            op["status"] = exploreStatuses ? rng.below(OpSchema.statuses.count) : rng.pick(Self.survivableStatuses)
         case "alloc":
             op["alloc"] = rng.below(OpSchema.allocSites.count)
         case "gup":

@@ -10,7 +10,8 @@ enum Checker {
         checkAttributes(m)
         checkFolios(m)
         checkHostPTEs(m)
-        for vm in m.vms { if let vm { checkStage2(m, vm, atOpEnd: atOpEnd && othersIdle) } }
+        for vm in m.vms { if let vm { checkStage2(m, vm, atOpEnd: atOpEnd && othersIdle); checkTdx(m, vm, atOpEnd: atOpEnd && othersIdle) } }
+        if !m.tdx.tds.isEmpty { checkTdxRefs(m) }
         if atOpEnd { checkOpEnd(m, othersIdle: othersIdle) }
     }
 
@@ -225,7 +226,8 @@ extension Model {
             guard let vm else { continue }
             let sp = vm.spte.keys.sorted().prefix(16).map { g in "\(g):\(vm.spte[g]!.isPrivate ? "P" : "S")" }
                 + vm.hugeSpte.keys.sorted().prefix(8).map { g in "\(g):\(vm.hugeSpte[g]!.isPrivate ? "P" : "S")@L\(vm.hugeSpte[g]!.level)" }
-            out.append("vm\(vm.id) \(vm.type.rawValue) slots=\(vm.slots.keys.sorted()) inval=\(vm.inval.inProgress)/seq\(vm.inval.seq) spte=[\(sp.joined(separator: " "))]\(vm.bugged ? " BUGGED" : "")")
+            out.append("vm\(vm.id) \(vm.type.rawValue) slots=\(vm.slots.keys.sorted()) inval=\(vm.inval.inProgress)/seq\(vm.inval.seq) spte=[\(sp.joined(separator: " "))]\(vm.bugged ? " BUGGED" : "")\(vm.dead ? " DEAD" : "")")
+            if let t = tdxStateDump(vm) { out.append(t) }
         }
         for inode in inodes where !inode.evicted {
             let attrs = inode.attrs.ranges.map { "[\($0.start),\($0.end)):\($0.isPrivate ? "P" : "S")" }.joined(separator: " ")

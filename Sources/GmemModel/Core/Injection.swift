@@ -28,8 +28,23 @@ public struct Injections {
     public mutating func addGupEfault(times: Int) { gupEfault += times; anyInjected = true }
     public mutating func addSignal(times: Int) { signal += times; anyInjected = true }
     public mutating func addCmpxchg(times: Int) { cmpxchg += times; anyInjected = true }
+    /// `busy_twice` fails two consecutive calls per `times` and survives a vCPU kick (contention
+    /// from a TDR-exclusive SEAMCALL elsewhere); `busy` is vCPU-side contention a kick ends.
     public mutating func addSeamcall(_ name: String, status: String, times: Int) {
-        seamcall[name] = (status, times); anyInjected = true
+        seamcall[name] = (status, status == "busy_twice" ? 2 * times : times); anyInjected = true
+    }
+
+    /// The status word injected for the next call of this SEAMCALL, consumed.
+    mutating func take(seamcall name: String) -> String? {
+        guard let e = seamcall[name], e.times > 0 else { return nil }
+        seamcall[name] = e.times > 1 ? (e.status, e.times - 1) : nil
+        return e.status
+    }
+
+    /// tdx_no_vcpus_enter_start(): kicked vCPUs stop contending (zero-step mitigation, TDCALLs),
+    /// so pending vCPU-side `busy` injections on this SEAMCALL end.
+    mutating func endVcpuContention(_ name: String) {
+        if seamcall[name]?.status == "busy" { seamcall[name] = nil }
     }
 
     mutating func take(alloc site: AllocSite) -> Bool {
@@ -41,6 +56,12 @@ public struct Injections {
     mutating func takeSignal() -> Bool {
         guard signal > 0 else { return false }
         signal -= 1
+        return true
+    }
+    /// try_cmpxchg64() on a mirror SPTE loses (a concurrent vCPU fault): -EBUSY, RET_PF_RETRY.
+    mutating func takeCmpxchg() -> Bool {
+        guard cmpxchg > 0 else { return false }
+        cmpxchg -= 1
         return true
     }
     mutating func takeGupEfault() -> Bool {

@@ -5,6 +5,7 @@ public enum InvariantID: String, CaseIterable, Sendable {
     case G1, G2, G3, G4, G5, G6, G7, G8, G9, G10, G11, G12, G13, G14, G15, G16, G17, G18, G19
     case K1, K2, K3, K4, K5, K6, K7
     case L1, L2, L3
+    case T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14
 
     public var statement: String {
         switch self {
@@ -37,6 +38,20 @@ public enum InvariantID: String, CaseIterable, Sendable {
         case .L1: "no lock is held when a syscall or guest access returns"
         case .L2: "a lock is never re-acquired by the task that holds it (gmem I24, D1)"
         case .L3: "the lock acquisition-order graph stays acyclic (gmem I24, D2)"
+        case .T1: "outside FROZEN windows and while the VM is not bugged, a mirror leaf with pfn p <=> an S-EPT leaf with HPA p in MAPPED or PENDING, mirror non-leaf <=> S-EPT non-leaf, no mirror entry <=> S-EPT FREE; <= 6.18 premapped leaves excepted (tdx I1)"
+        case .T2: "nr_premapped == #(mirror leaf with S-EPT FREE) >= 0, and 0 once the TD is RUNNABLE (tdx I2)"
+        case .T3: "a mirror leaf maps a PRIVATE gfn (outside an invalidation covering it) and the folio guest_memfd holds at the bound index (tdx I3)"
+        case .T4: "a page returned to the allocator is referenced by no S-EPT entry and owned by no TD in the PAMT (tdx I4; reachable only after a KVM_BUG_ON)"
+        case .T5: "TDX folio refs follow the policy: R0 one per S-EPT or premapped leaf, R2 only on pages whose removal failed, R3 none (tdx I5)"
+        case .T6: "an S-EPT leaf exists only while the HKID is assigned (tdx I6)"
+        case .T7: "no mirror non-leaf SPTE goes away while the HKID is assigned (tdx I7)"
+        case .T8: "mirror set-to-present only under mmu_lock read, removal and TRACK only under write; no FROZEN SPTE and wait_for_sept_zap clear once mmu_lock is released (tdx I8)"
+        case .T9: "PAGE.ADD / MR.EXTEND only before RUNNABLE with pre_fault_allowed clear, AUG only when RUNNABLE, pre_fault_allowed => RUNNABLE (tdx I9)"
+        case .T10: "no vCPU in guest mode lags two TD epochs: TRACK N+1 waits for epoch N-1 to drain (tdx I10)"
+        case .T11: "the pfn PAGE.ADD adds is the pfn the mirror maps for that gfn (tdx I11)"
+        case .T12: "populate installs a page with the gmem invalidate_lock held exclusively (tdx I12)"
+        case .T13: "a mirror or S-EPT leaf level is <= the order of the folio behind it (tdx I13)"
+        case .T14: "a to-private conversion never fails forever on TDX's long-term folio refs, which guest_memfd cannot attribute (tdx B14/B15, R0/R2)"
         }
     }
 
@@ -44,7 +59,7 @@ public enum InvariantID: String, CaseIterable, Sendable {
         switch self {
         case .L2: .deadlock
         case .L3: .lockdep
-        case .K6, .G17: .liveness
+        case .K6, .G17, .T14: .liveness
         default: .invariant
         }
     }

@@ -64,6 +64,8 @@ public struct InvalidationState {
 public final class VCPU {
     public let id: Int
     public let vm: VM
+    /// vcpu_tdx->state: VCPU_TD_STATE_INITIALIZED after KVM_TDX_INIT_VCPU.
+    public internal(set) var tdxInitialized = false
     init(id: Int, vm: VM) { self.id = id; self.vm = vm }
 }
 
@@ -88,6 +90,12 @@ public final class VM {
     public internal(set) var destroyed = false
     /// KVM_BUG_ON / kvm_vm_bugged.
     public internal(set) var bugged = false
+    /// kvm_vm_dead() without a WARN (e.g. a TD guest touching memory before accepting it).
+    public internal(set) var dead = false
+    /// The mirror root (TDX): private leaves and non-leaf SPTEs KVM mirrors into the S-EPT.
+    public internal(set) var mirror = MirrorRoot()
+    /// struct kvm_tdx (nil for non-TDX VMs).
+    public internal(set) var tdx: KvmTdx?
     public internal(set) var vcpus: [Int] = []
     public let ops: VendorOps
 

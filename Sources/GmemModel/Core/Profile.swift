@@ -32,8 +32,9 @@ public enum Profile: String, CaseIterable, Sendable {
         switch self {
         case .ml616:
             // ML: static filter, no IL in the host fault path; TDX ≤6.18 populate
+            // TDH.VP.INIT moved under mmu_lock only in 6.19 (Rick Edgecombe, tdx B12).
             [.staticFilter, .faultWithoutIL, .tdxPopulateViaFault, .tdxPremapPopulate, .tdxPinPerPage,
-             .populateGupInsideIL]
+             .populateGupInsideIL, .tdxVpInitWithoutMmuLock]
         case .ml619:
             [.staticFilter, .faultWithoutIL, .populateGupInsideIL]
         case .ml70:

@@ -57,7 +57,8 @@ extension Model {
     func kvmGmemRelease(_ f: GmemFile) throws(ModelAbort) {
         let vm = f.vm
         let inode = f.inode
-        let attrsBefore = inode.attrs
+        // A conversion on another logical thread may store attributes in between (attrStores).
+        let attrsBefore = inode.attrs, stores = inode.attrStores
         try lock(vm.slotsLock)
         try lock(inode.invalidateLock)
         // WRITE_ONCE(slot->gmem.file, NULL) for every binding.
@@ -74,7 +75,7 @@ extension Model {
         unlock(vm.slotsLock)
         f.bindings.removeAll()   // xa_destroy(&f->bindings)
         f.released = true
-        if inode.attrs != attrsBefore { report(.invariant(.G12, "kvm_gmem_release changed attributes of gmem\(inode.id)")) }
+        if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "kvm_gmem_release changed attributes of gmem\(inode.id)")) }
         vm.gmemRefs -= 1
         try kvmPutKvm(vm)        // kvm_put_kvm()
         if inode.files.isEmpty { try gmemEvictInode(inode) }

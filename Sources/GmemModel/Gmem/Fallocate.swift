@@ -38,7 +38,7 @@ extension Model {
         let attrsBefore = inode.attrs, stores = inode.attrStores
         try lock(inode.invalidateLock)
         if inode.hugeOrder > 0 {
-            defer { if inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) } }
+            defer { if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) } }
             return try kvmGmemPunchHoleHuge(inode, start, end)
         }
         try gmemInvalidateBegin(inode, start, end, filter: invalidateFilter(inode, start, end))

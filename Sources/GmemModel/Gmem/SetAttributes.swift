@@ -16,7 +16,8 @@ extension Model {
     /// __kvm_gmem_set_attributes(): the conversion proper, step by step.
     func kvmGmemSetAttributesLocked(_ inode: GmemInode, start: Int, nr: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
         let end = start + nr
-        conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: inode.attrs)
+        conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: inode.attrs,
+                                      storesBefore: inode.attrStores)
         defer { conversion = nil }
         // 1. IL.w
         try lock(inode.invalidateLock)
@@ -173,6 +174,10 @@ extension Model {
                 // I28 / B5: a folio whose only extra refs sit in an lru_add batch can never become
                 // safe by retrying if nothing drains the batch.
                 let extra = folio.refcount - folio.nrPages - 1
+                if extra > 0 && extra == folio.tdxRefs {
+                    report(Finding(kind: .liveness, id: InvariantID.T14.rawValue,
+                                   message: "to-private conversion fails with EAGAIN on gmem\(inode.id) index \(folio.index): its only extra refs (\(extra)) are TDX's long-term page refs, which no retry drops"))
+                }
                 if extra > 0 && extra == folio.lruRefs {
                     report(Finding(kind: .liveness, id: InvariantID.G17.rawValue,
                                    message: "to-private conversion fails with EAGAIN on gmem\(inode.id) index \(folio.index) whose only extra refs (\(extra)) are per-CPU lru_add batch refs that nothing drains: retrying never succeeds"))
@@ -200,8 +205,12 @@ extension Model {
             if w.targetTypeZaps > 0 {
                 report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") zapped \(w.targetTypeZaps) mapping(s) already of the target type"))
             }
+            // Only the first violation is reported (the checker stops there too).
+            if findings.isEmpty, let gfn = oldTypeMappingLeft(inode, w) {
+                report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") left a \(w.toPrivate ? "shared" : "private") mapping of gfn \(gfn) in range"))
+            }
         case .err(let e, let off):
-            if inode.attrs != w.before {
+            if inode.attrStores == w.storesBefore && inode.attrs != w.before {
                 report(.invariant(.G9, "failed conversion (\(e.name)) changed attributes"))
             }
             if w.stage2Zaps > 0 {
@@ -218,5 +227,20 @@ extension Model {
             }
         default: break
         }
+    }
+
+    /// K3, other half: with a mirrored TDP, a mapping of the old type in range after the call.
+    func oldTypeMappingLeft(_ inode: GmemInode, _ w: ConversionWindow) -> Int? {
+        for f in inode.files where f.vm.ops.hasMirroredTDP {
+            for b in f.bindings where b.start < w.end && b.end > w.start {
+                let slot = b.slot
+                for idx in max(b.start, w.start)..<min(b.end, w.end) {
+                    let gfn = slot.gfn(of: idx)
+                    if w.toPrivate, let s = f.vm.spte[gfn], s.gmemBacked { return gfn }
+                    if !w.toPrivate, f.vm.mirror.leaves[gfn] != nil { return gfn }
+                }
+            }
+        }
+        return nil
     }
 }

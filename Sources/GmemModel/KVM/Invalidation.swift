@@ -89,6 +89,18 @@ extension Model {
             }
             zapped = true
         }
+        // The mirror root (TDX): only reached through KVM_FILTER_PRIVATE, never by an hva-based
+        // notifier ("mirror roots don't need handling in response to the mmu notifier").
+        if mirrored && filter.contains(.privateOnly) && !sharedRootsOnly && !vm.mirror.leaves.isEmpty {
+            let mg = vm.mirror.leaves.keys.filter { $0 >= start && $0 < end }.sorted()
+            for gfn in mg {
+                guard let s = vm.mirror.leaves[gfn] else { continue }
+                if let id = slotID, s.slotID != id { continue }
+                noteZap(vm, gfn: gfn, spte: s)
+                try vm.ops.removePrivateSpte(self, vm, gfn: gfn, spte: s)
+                zapped = true
+            }
+        }
         return zapped
     }
 

@@ -11,7 +11,14 @@ extension Model {
     public func guestAccess(vcpu vid: Int, gfn: Int, write: UInt8?, privateKey: Bool?) throws(ModelAbort) -> SysResult {
         guard let vcpu = vcpu(vid) else { return .skipped }
         let vm = vcpu.vm
-        if vm.bugged { return .err(.EIO) }     // KVM_RUN on a bugged VM
+        // TD guests: the private key selects the GPA (shared bit clear or set), default private.
+        if vm.tdx != nil { return try tdxGuestAccess(vcpu, gfn: gfn, write: write, privateGpa: privateKey ?? true) }
+        if vm.bugged || vm.dead { return .err(.EIO) }     // KVM_RUN on a bugged VM
+        return try stage2Access(vm, gfn: gfn, write: write, privateKey: privateKey)
+    }
+
+    /// Access through the (direct-root) stage-2 mapping, faulting it in first if needed.
+    func stage2Access(_ vm: VM, gfn: Int, write: UInt8?, privateKey: Bool?) throws(ModelAbort) -> SysResult {
         var rounds = 0
         while true {
             if let (base, s) = vm.leaf(covering: gfn), privateKey == nil || privateKey == s.isPrivate {
@@ -42,6 +49,8 @@ extension Model {
             switch try kvmTdpMmuPageFault(vm, gfn: gfn, isPrivate: isPrivate) {
             case .some(let outcome): return outcome
             case .none:
+                // Only KVM_REQ_VM_DEAD stops the RET_PF_RETRY loops (tdx-semantics §2.3).
+                if vm.bugged || vm.dead { return .error(.EIO) }
                 retries += 1
                 if retries >= retryBound {
                     throw ModelAbort(.invariant(.K6, "fault on gfn \(gfn) retried \(retries) times: mmu_invalidate_in_progress=\(vm.inval.inProgress) range=[\(vm.inval.rangeStart), \(vm.inval.rangeEnd)) never ends"))
@@ -107,7 +116,7 @@ extension Model {
         }
         // kvm_mmu_hugepage_adjust(): the leaf level, at most the folio order (I9, I27).
         let level = maxMappingLevel(vm, slot: slot, gfn: gfn, folio: folio, fromGmem: fromGmem, isPrivate: isPrivate)
-        var outcome: FaultOutcome = .mapped
+        var outcome: FaultOutcome? = .mapped
         if level > 0 {
             let base = gfn & ~(PageLevel.pages(level) - 1)
             let spte = SPTE(isPrivate: isPrivate, level: level, ref: FrameRef(folio, page: page - (gfn - base)),
@@ -121,7 +130,8 @@ extension Model {
                         slotID: slot.id, gmemBacked: fromGmem)
         if vm.leaf(covering: gfn) == nil {
             if isPrivate {
-                if let e = try vm.ops.setPrivateSpte(self, vm, gfn: gfn, spte: spte) { outcome = .error(e) }
+                // Any error installing the private leaf collapses to RET_PF_RETRY (§2.3).
+                if try vm.ops.setPrivateSpte(self, vm, gfn: gfn, spte: spte) != nil { outcome = nil }
             } else {
                 vm.spte[gfn] = spte
             }
@@ -135,8 +145,10 @@ extension Model {
     public func vcpuPrefault(vcpu vid: Int, gfn: Int, count: Int) throws(ModelAbort) -> SysResult {
         guard let vcpu = vcpu(vid) else { return .skipped }
         let vm = vcpu.vm
+        // kvm_arch_vcpu_pre_fault_memory(): TDs only after finalization (pre_fault_allowed).
+        if let kt = vm.tdx, !kt.preFaultAllowed { return .err(.EOPNOTSUPP) }
         if count <= 0 || gfn < 0 { return .err(.EINVAL) }
-        if vm.bugged { return .err(.EIO) }
+        if vm.bugged || vm.dead { return .err(.EIO) }
         var done = 0
         for g in gfn..<(gfn + count) {
             if inject.takeSignal() { return done > 0 ? .ok : .err(.EINTR) }
@@ -159,6 +171,7 @@ extension Model {
     public func guestMapGpa(vcpu vid: Int, gfn: Int, count: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
         guard let vcpu = vcpu(vid) else { return .skipped }
         let vm = vcpu.vm
+        if vm.tdx != nil, let e = tdxVcpuPreRun(vcpu) { return .err(e) }   // TDG.VP.VMCALL<MapGPA>
         if !profile.perGmemAttributes {
             return try vmSetMemoryAttributes(vm: vm.id, gfn: gfn, count: count, toPrivate: toPrivate)
         }

@@ -5,7 +5,11 @@ extension Model {
         guard id >= 0 && id < Model.maxHandles, vms[id] == nil else { return .skipped }
         switch type {
         case .sw: vms[id] = VM(id: id, type: .sw, ops: SwProtectedOps())
-        case .tdx: return .err(.EINVAL)   // the TDX vendor layer arrives with the TDX model
+        case .tdx:
+            // tdx_vm_init(): state UNINITIALIZED, no HKID until KVM_TDX_INIT_VM.
+            let vm = VM(id: id, type: .tdx, ops: TdxOps())
+            vm.tdx = KvmTdx()
+            vms[id] = vm
         }
         return .ok
     }
@@ -14,6 +18,8 @@ extension Model {
     public func vcpuCreate(vm id: Int, vcpu vid: Int) -> SysResult {
         guard let vm = vm(id), !vm.destroyed, vm.fdOpen, vid >= 0 && vid < Model.maxHandles else { return .skipped }
         if vcpus[vid] != nil { return .err(.EEXIST) }
+        // tdx_vcpu_create(): vCPUs exist only between KVM_TDX_INIT_VM and finalization's end.
+        if let kt = vm.tdx, kt.state != .initialized { return .err(.EIO) }
         vcpus[vid] = VCPU(id: vid, vm: vm)
         vm.vcpus.append(vid)
         return .ok
@@ -34,11 +40,15 @@ extension Model {
         try kvmDestroyVM(vm)
     }
 
-    /// kvm_destroy_vm(): kvm_arch_destroy_vm (zap everything), kvm_free_memslots.
+    /// kvm_destroy_vm(): kvm_arch_pre_destroy_vm (TDX: release the HKID), kvm_arch_destroy_vm
+    /// (zap everything, free the page tables, vendor vm_destroy), kvm_free_memslots.
     func kvmDestroyVM(_ vm: VM) throws(ModelAbort) {
+        try vm.ops.vmPreDestroy(self, vm)
         try lock(vm.mmuLock)
         try zapLeafs(vm, slotID: nil, start: 0, end: Int.max, filter: .both)
+        try vm.ops.mmuUninit(self, vm)
         unlock(vm.mmuLock)
+        try vm.ops.vmDestroy(self, vm)
         for id in vm.slots.keys.sorted() {
             guard let slot = vm.slots[id] else { continue }
             try kvmFreeMemslot(vm, slot)

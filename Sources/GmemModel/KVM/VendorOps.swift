@@ -11,10 +11,25 @@ public protocol VendorOps: AnyObject {
     func gmemPrepare(_ vm: VM, folio: Folio, gfn: Int) -> Errno?
     /// kvm_arch_gmem_invalidate() on to-shared conversion / folio free (SNP; no-op for sw).
     func gmemInvalidate(_ folio: Folio)
-    /// Install a private leaf (sw: plain SPTE; TDX: mirror + SEPT.ADD/PAGE.AUG).
+    /// Install a private leaf (sw: plain SPTE; TDX: mirror + SEPT.ADD/PAGE.AUG). Caller holds
+    /// mmu_lock for read; any error means RET_PF_RETRY (tdx-semantics §2.3).
     func setPrivateSpte(_ m: Model, _ vm: VM, gfn: Int, spte: SPTE) throws(ModelAbort) -> Errno?
     /// Remove a private leaf under write mmu_lock (sw: drop SPTE; TDX: BLOCK/TRACK/REMOVE).
     func removePrivateSpte(_ m: Model, _ vm: VM, gfn: Int, spte: SPTE) throws(ModelAbort)
+    /// kvm_arch_pre_destroy_vm() (TDX: vt_vm_pre_destroy -> tdx_mmu_release_hkid).
+    func vmPreDestroy(_ m: Model, _ vm: VM) throws(ModelAbort)
+    /// kvm_mmu_uninit_vm() after the leaves are gone: free the remaining page tables
+    /// (TDX: mirror non-leaf SPTEs -> free_external_spt -> TDH.PHYMEM.PAGE.RECLAIM). Caller holds
+    /// mmu_lock for write.
+    func mmuUninit(_ m: Model, _ vm: VM) throws(ModelAbort)
+    /// kvm_x86_ops.vm_destroy (TDX: tdx_vcpu_free + tdx_vm_destroy reclaim the control pages).
+    func vmDestroy(_ m: Model, _ vm: VM) throws(ModelAbort)
+}
+
+extension VendorOps {
+    public func vmPreDestroy(_ m: Model, _ vm: VM) throws(ModelAbort) {}
+    public func mmuUninit(_ m: Model, _ vm: VM) throws(ModelAbort) {}
+    public func vmDestroy(_ m: Model, _ vm: VM) throws(ModelAbort) {}
 }
 
 /// KVM_X86_SW_PROTECTED_VM: private memory is just guest_memfd; one (direct) root.
@@ -25,7 +40,7 @@ public final class SwProtectedOps: VendorOps {
     public func gmemPrepare(_ vm: VM, folio: Folio, gfn: Int) -> Errno? { nil }
     public func gmemInvalidate(_ folio: Folio) {}
     public func setPrivateSpte(_ m: Model, _ vm: VM, gfn: Int, spte: SPTE) throws(ModelAbort) -> Errno? {
-        vm.setLeaf(gfn, spte)
+        if vm.leaf(covering: gfn) == nil { vm.setLeaf(gfn, spte) }
         return nil
     }
     public func removePrivateSpte(_ m: Model, _ vm: VM, gfn: Int, spte: SPTE) throws(ModelAbort) {
