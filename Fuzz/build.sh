@@ -121,7 +121,7 @@ if [ "$SMOKE" != 0 ]; then
     [ -d "$ROOT/Corpus/$t" ] && cp "$ROOT/Corpus/$t"/* "$work/corpus/" 2>/dev/null || true
     dict=(); [ -f "$DEST/$t.dict" ] && dict=(-dict="$DEST/$t.dict")
     dict+=(-max_len="$(sed -n 's/^max_len *= *//p' "$DEST/$t.options")")
-    if GMEMFUZZ_PROFILE="${GMEMFUZZ_PROFILE:-hp-v3}" "$DEST/$t" "${dict[@]}" -max_total_time="$SMOKE" -print_final_stats=1 \
+    if GMEMFUZZ_PROFILE="${GMEMFUZZ_PROFILE:-hp-v3}" "$DEST/$t" "${dict[@]}" -seed="${SMOKE_SEED:-1}" -max_total_time="$SMOKE" -print_final_stats=1 \
         -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/log" 2>&1; then
       echo "smoke: $t: $(grep -E '^stat::number_of_executed_units' "$work/log" | awk '{print $2}') execs, $(grep -E '^stat::average_exec_per_sec' "$work/log" | awk '{print $2}') exec/s, peak rss $(grep -E '^stat::peak_rss_mb' "$work/log" | awk '{print $2}') MB, no finding"
     else
