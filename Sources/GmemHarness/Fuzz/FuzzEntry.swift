@@ -59,12 +59,16 @@ public enum FuzzEntry {
             return s
         }
 
-        /// Whether a finding stops the job. A `warn` (WARN / KVM_BUG_ON) in a run with an injected
-        /// failure and no variant switched on is KVM's designed reaction to a result it treats as
-        /// impossible (e.g. KVM_BUG_ON on an unexpected SEAMCALL status): not a finding unless
-        /// GMEMFUZZ_KNOWN=report. Variants keep it (zoo bugs are warns under injection).
+        /// Whether a finding stops the job. In a run with an injected failure and no variant
+        /// switched on, a `warn` (WARN / KVM_BUG_ON) is KVM's designed reaction to a result it
+        /// treats as impossible, and a `liveness` finding is a retry loop facing injected
+        /// contention that never ends (e.g. `inject seamcall=PAGE.ADD status=busy times=63`):
+        /// neither is a finding unless GMEMFUZZ_KNOWN=report. Variants keep them (zoo bugs are
+        /// warns under injection).
         public func stops(on f: Finding, _ r: RunReport, _ c: Config) -> Bool {
-            if f.kind == .warn && r.injected && c.plus.rawValue == 0 && !ignore.isEmpty { return false }
+            if (f.kind == .warn || f.kind == .liveness) && r.injected && c.plus.rawValue == 0 && !ignore.isEmpty {
+                return false
+            }
             return true
         }
 

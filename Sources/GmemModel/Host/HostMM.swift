@@ -105,11 +105,15 @@ extension Model {
             folioPut(folio, .caller)
             return .sigbus
         }
-        // finish_fault(): the fault's reference becomes the PTE's.
+        // finish_fault(): the fault's reference becomes the PTE's. A racing fault that already
+        // installed the PTE makes this one VM_FAULT_NOPAGE, and do_read_fault() drops its ref.
         atomically {                                         // set_pte_at() under the PTL
             folioPut(folio, .caller)
-            folioGet(folio, .pte)
-            p.ptes[Process.key(inode.id, pgoff)] = FrameRef(folio, page: pgoff - folio.index)
+            let key = Process.key(inode.id, pgoff)
+            if p.ptes[key] == nil {
+                folioGet(folio, .pte)
+                p.ptes[key] = FrameRef(folio, page: pgoff - folio.index)
+            }
         }
         unlock(folio.lock)
         return nil
