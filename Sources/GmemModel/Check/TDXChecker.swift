@@ -116,17 +116,23 @@ extension Checker {
     static func checkTdxRefs(_ m: Model) {
         let r0 = m.v.has(.tdxPinPerPage), r2 = m.v.has(.tdxRefOnRemoveFailure) && !r0
         var expected: [Int: Int] = [:]
-        var failed: Set<Int> = []
-        for vm in m.vms {
-            guard let vm, let kt = vm.tdx else { continue }
-            failed.formUnion(kt.removeFailed)
-            guard r0, let td = kt.td else { continue }
+        if r0 {
+            // One pin per S-EPT leaf (the TD outlives its VM in the module: a leaf whose removal
+            // failed keeps its pin after kvm_destroy_vm) ...
             var mapped: Set<Int> = []
-            for l in td.leaves { if let p = l.entry.page { mapped.insert(Pamt.hpa(p)); expected[p.folio.id, default: 0] += Model.pagesAt(l.entry.level) } }
-            // premapped leaves are pinned too (get_page before the premap count)
-            for (_, s) in vm.mirror.leaves where !mapped.contains(Pamt.hpa(s.ref)) { expected[s.ref.folio.id, default: 0] += 1 }
+            for (_, td) in m.tdx.tds {
+                for l in td.leaves { if let p = l.entry.page { mapped.insert(Pamt.hpa(p)); expected[p.folio.id, default: 0] += Model.pagesAt(l.entry.level) } }
+            }
+            // ... a failure after a successful REMOVE (WBINVD) keeps the pin of a page the S-EPT
+            // no longer maps ...
+            for h in m.tdx.removeFailed where !mapped.contains(h) { mapped.insert(h); expected[h >> 9, default: 0] += 1 }
+            // ... and one per premapped mirror leaf (get_page before the premap count).
+            for vm in m.vms {
+                guard let vm, vm.tdx != nil else { continue }
+                for (_, s) in vm.mirror.leaves where !mapped.contains(Pamt.hpa(s.ref)) { expected[s.ref.folio.id, default: 0] += 1 }
+            }
         }
-        if r2 { for h in failed { expected[h >> 9, default: 0] += 1 } }
+        if r2 { for h in m.tdx.removeFailed { expected[h >> 9, default: 0] += 1 } }
         for f in m.pages.folios where !f.freed && (f.tdxRefs != 0 || expected[f.id] != nil) {
             let want = expected[f.id] ?? 0
             if f.tdxRefs != want {

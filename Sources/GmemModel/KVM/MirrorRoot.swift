@@ -31,8 +31,6 @@ public final class KvmTdx {
     public internal(set) var nrPremapped = 0
     /// 6.19+: kvm_tdx->page_add_src, the populate source for PAGE.ADD inside the mirror install.
     var pageAddSrc: UnsafeMutableRawPointer?
-    /// Pages whose S-EPT removal failed (R2 holds a ref on them; used by the T5 check).
-    public internal(set) var removeFailed: Set<Int> = []
 
     init() {}
 

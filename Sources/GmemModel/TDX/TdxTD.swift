@@ -91,6 +91,9 @@ public final class TdxModule {
     var hkidsInUse: Set<Int> = []
     /// Every module-owned page ever allocated (freed or leaked): released when the model goes.
     var pages: [TdxPage] = []
+    /// HPAs of guest pages whose S-EPT removal failed (R0 keeps its pin, R2 takes one): kept
+    /// here, not in struct kvm_tdx, because those refs outlive the VM (T5).
+    public internal(set) var removeFailed: Set<Int> = []
     /// Recent SEAMCALLs (name, status) for the state dump.
     public internal(set) var log: [String] = []
 
