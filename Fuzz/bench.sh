@@ -2,7 +2,7 @@
 # Harness throughput under libFuzzer (SPEC §11): exec/s per target on generated 64-op inputs and on
 # the shipped corpus, next to the empty target built the same way, and RSS after N executions.
 #
-#   Fuzz/bench.sh                 ASan release, SECONDS=30 per measurement, RUNS=1000000 for RSS
+#   Fuzz/bench.sh                 ASan release, SECONDS_PER=30 s per measurement, RUNS=1000000 for RSS
 #   SECONDS_PER=10 RUNS=200000 Fuzz/bench.sh
 set -euo pipefail
 FUZZ_DIR="$(cd "$(dirname "$0")" && pwd)"

@@ -6,18 +6,6 @@ import GmemModel
 /// Property: the importer never traps and never loops on random or mutated input, and every
 /// scenario it prints parses back to its program (TraceImporter.fuzzOne checks the latter).
 @Suite struct ImportFuzzTests {
-    /// SplitMix64: deterministic, so a failure reproduces from its seed.
-    struct Rng {
-        var s: UInt64
-        mutating func next() -> UInt64 {
-            s &+= 0x9e3779b97f4a7c15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-            z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
 
     static let seeds: [[UInt8]] = {
         var out: [[UInt8]] = []
@@ -33,7 +21,7 @@ import GmemModel
                                         "Slot#", "=", "'discarded'", "kvm_entry: vcpu 0", "kvm_run_exit cpu_index 0, reason 3"].map { Array($0.utf8) }
 
     /// One mutation: byte flip, insert dictionary token, delete a span, duplicate a line, splice.
-    static func mutate(_ b: [UInt8], _ r: inout Rng) -> [UInt8] {
+    static func mutate(_ b: [UInt8], _ r: inout FuzzRNG) -> [UInt8] {
         var x = b
         for _ in 0..<(1 + r.below(8)) {
             switch r.below(5) {
@@ -53,7 +41,7 @@ import GmemModel
 
     @Test func mutatedSamplesNeverTrap() {
         #expect(!Self.seeds.isEmpty)
-        var r = Rng(s: 0x5eed)
+        var r = FuzzRNG(seed: 0x5eed)
         for i in 0..<300 {
             let base = Self.seeds[i % Self.seeds.count]
             TraceImporter.fuzzOne(Self.mutate(base, &r))
@@ -61,7 +49,7 @@ import GmemModel
     }
 
     @Test func randomBytesAndLinesNeverTrap() {
-        var r = Rng(s: 42)
+        var r = FuzzRNG(seed: 42)
         for _ in 0..<200 {
             var b: [UInt8] = []
             for _ in 0..<r.below(600) { b.append(UInt8(truncatingIfNeeded: r.next())) }

@@ -2,19 +2,6 @@ import Testing
 import GmemHarness
 import GmemModel
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny deterministic generator for reproducible tests.
-fileprivate struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// What the random generator produced, so the test can prove it covered the input space.
 fileprivate struct Coverage {
     var kinds = Set<OpKind>()
@@ -31,10 +18,10 @@ fileprivate struct Coverage {
 
 /// Random but valid programs: every value is one the parser can produce.
 fileprivate struct ProgramGenerator {
-    var rng: SplitMix64
+    var rng: FuzzRNG
     var cov = Coverage()
 
-    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    init(seed: UInt64) { rng = FuzzRNG(seed: seed) }
 
     mutating func int(_ r: Range<Int>) -> Int { Int.random(in: r, using: &rng) }
     mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &rng) }

@@ -132,12 +132,13 @@ import Testing
 
     /// Done-when: every zoo scenario padded with 100 unrelated ops minimizes to no more ops than
     /// the hand-written scenario, keeping the signature, 1-minimal.
-    @Test(arguments: scenarioFiles("zoo"))
+    /// Scheduled (concurrency) zoo programs are left out: the minimizer does not yet keep
+    /// schedule tapes aligned while it removes ops (step indices shift) — a known gap.
+    static let unscheduledZoo = scenarioFiles("zoo").filter { (try? loadScenario($0))?.schedule == nil }
+
+    @Test(arguments: unscheduledZoo)
     func paddedZooMinimizesToHandWrittenSize(_ file: String) throws {
         let zoo = try loadScenario(file)
-        // Scheduled (concurrency) zoo programs: the minimizer does not yet keep schedule tapes
-        // aligned while it removes ops (step indices shift) — a known gap, see issue 5's note.
-        if zoo.schedule != nil { return }
         let sig = try #require(Self.signature(zoo))
         let padded = try #require(Padding.padKeeping(zoo, signature: sig, extraOps: 100, seed: 1))
         var m = Minimizer(oracle: InProcessOracle(), signature: sig)

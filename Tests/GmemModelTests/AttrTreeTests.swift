@@ -1,3 +1,4 @@
+import GmemHarness
 import Testing
 @testable import GmemModel
 
@@ -115,7 +116,7 @@ import Testing
     }
 
     @Test func randomStoresMatchANaiveArray() {
-        var rng = SplitMix64(seed: 0xA77A_7EE5)
+        var rng = FuzzRNG(seed: 0xA77A_7EE5)
         var stores = 0
         for size in [1, 2, 7, 64] {
             var naive = Array(repeating: size % 2 == 0, count: size)
@@ -216,18 +217,5 @@ import Testing
         #expect(fs.map(\.id) == ["G1"])
         #expect(fs.first?.kind == .invariant)
         #expect(fs.first?.message.contains("unmerged") == true)
-    }
-}
-
-/// SplitMix64: deterministic test randomness.
-fileprivate struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
