@@ -144,7 +144,13 @@ public final class Model {
         let r = lockdep.validate(l, mode, thread: t)
         if let fatal = r.fatal { throw ModelAbort(fatal) }
         if let inv = r.inversion { report(inv) }
+        var queued = false
+        defer { if queued { l.waitingWriters -= 1 } }
         while !l.available(mode) {
+            if mode == .exclusive && !queued && scheduler != nil {
+                queued = true
+                l.waitingWriters += 1
+            }
             guard let s = scheduler else {
                 // One logical thread at a time: nobody else can release it.
                 let holder = l.writer >= 0 ? "t\(l.writer)" : l.readers.map { "t\($0)" }.joined(separator: ",")

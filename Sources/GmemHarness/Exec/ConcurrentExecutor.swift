@@ -40,9 +40,16 @@ enum ConcurrentExecutor {
                 }
             }
             if cancelled {
+                // What the unwinding itself raises is noise; what this thread reported before
+                // it was torn down (possibly the finding that ended the run) is kept.
                 _ = model.drainFindings()
+                let fs = state.pending[slot]
                 state.pending[slot].removeAll()
-                state.report.records.append(OpRecord(index: i, op: op, result: .skipped, findings: []))
+                if fs.isEmpty {
+                    state.report.records.append(OpRecord(index: i, op: op, result: .skipped, findings: []))
+                } else {
+                    _ = Executor.account(i, op, .skipped, fs, aborted: true, model, options, &state.report)
+                }
                 state.cancelled += 1
                 return
             }

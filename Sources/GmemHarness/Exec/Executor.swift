@@ -229,6 +229,8 @@ public enum Executor {
             return try m.tdxInitMemRegion(vcpu: a("vcpu"), gfn: a("gfn"), count: a("count"), src: a("src"),
                                           proc: op.opt("proc"), value: op.opt("value").map { UInt8(truncatingIfNeeded: $0) },
                                           measure: a("measure") == 1)
+        case .vcpuRun:
+            return try m.vcpuRun(vcpu: a("vcpu"), slices: a("slices"))
         }
     }
 }

@@ -32,7 +32,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// Whether the generator puts ops on several logical threads.
     public var threaded: Bool { self == .concurrent }
 
-    static let tdxOnly: Set<OpKind> = [.tdxInitVM, .tdxFinalize, .tdxInitVcpu, .guestAccept, .tdxInitMemRegion]
+    static let tdxOnly: Set<OpKind> = [.tdxInitVM, .tdxFinalize, .tdxInitVcpu, .guestAccept, .tdxInitMemRegion, .vcpuRun]
 
     /// Which target a scenario seeds: TDX programs go to FuzzPopulate, threaded ones to
     /// FuzzConcurrent, the rest to FuzzConversion.

@@ -84,6 +84,9 @@ public struct OpGenerator {
         switch key {
         case "count", "times":
             return rng.oneIn(8) ? rng.below(64) : 1 + rng.below(4)
+        case "slices":
+            // vcpu.run: scheduling points spent in guest mode (bounded; a kick ends one early).
+            return 1 + rng.below(8)
         case "pages":
             // File and slot sizes: small, sometimes one 2M huge page (512 4K pages).
             return rng.oneIn(8) ? rng.pick([512, 1024]) : rng.pick([1, 2, 4, 8, 16])

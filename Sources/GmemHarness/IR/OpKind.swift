@@ -34,6 +34,7 @@ public enum OpKind: UInt8, CaseIterable, Sendable {
     case kvmUnmap
     case tdxInitMemRegion
     case inject
+    case vcpuRun
 
     public var schema: OpSchema { OpSchema.table[Int(rawValue)] }
     public var name: String { schema.name }
@@ -132,6 +133,7 @@ public struct OpSchema: Sendable {
                                         .init("times", .number, nil), .init("alloc", .choice(allocSites), nil),
                                         .init("gup", .choice(["efault"]), nil), .init("signal", .word, nil),
                                         .init("cmpxchg", .word, nil)]),
+        OpSchema(name: "vcpu.run", keys: [.init("vcpu", .handle), .init("slices", .number, 4)]),
     ]
 
     static let byName: [String: OpKind] = {

@@ -64,7 +64,8 @@ extension Checker {
                 return
             }
         }
-        for l in td.leaves where vm.mirror.leaves[l.gfn] == nil && !vm.mirror.frozen.contains(l.gfn) {
+        for l in td.leaves where vm.mirror.leaves[l.gfn] == nil && !vm.mirror.frozen.contains(l.gfn)
+            && !vm.mirror.removing.contains(l.gfn) {
             m.report(.invariant(.T1, "vm\(vm.id) S-EPT \(l.entry.state.rawValue) leaf for gfn \(l.gfn) without a mirror leaf"))
             return
         }

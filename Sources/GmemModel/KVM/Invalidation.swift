@@ -125,7 +125,10 @@ extension Model {
                 let slot = b.slot
                 if !found {
                     found = true
-                    try lock(vm.mmuLock)
+                    // KVM_MMU_LOCK() (write). B11 variant: a TD's zap under the read lock,
+                    // so two zappers' BLOCK/TRACK/REMOVE sequences interleave.
+                    let shared = vm.ops.hasMirroredTDP && v.has(.tdxTrackUnderReadLock)
+                    try lock(vm.mmuLock, shared ? .shared : .exclusive)
                     mmuInvalidateBegin(vm)
                 }
                 // B13: a stale binding's slot may already be freed; reading it is the UAF.

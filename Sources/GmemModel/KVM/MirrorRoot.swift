@@ -5,6 +5,9 @@ public struct MirrorRoot {
     public internal(set) var leaves: [Int: SPTE] = [:]
     /// Leaves in the FROZEN_SPTE state (set-to-present in flight).
     public internal(set) var frozen: Set<Int> = []
+    /// Leaves already written non-present whose remove_external_spte() (BLOCK, TRACK + kick,
+    /// REMOVE) has not returned yet: the S-EPT entry legitimately lags behind (T1).
+    public internal(set) var removing: Set<Int> = []
     /// Present non-leaf SPTEs by SeptLevel.key, each with the sp->external_spt page handed to
     /// the TDX module by TDH.MEM.SEPT.ADD.
     public internal(set) var nonLeaf: [Int: TdxPage] = [:]

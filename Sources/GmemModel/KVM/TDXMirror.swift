@@ -115,9 +115,13 @@ extension Model {
     /// first, then handle_changed_spte() -> remove_external_spte(). The removal cannot fail
     /// upward: the caller (zap, truncation) proceeds whatever the TDX module said (§2.5).
     func tdpMmuZapMirrorLeaf(_ vm: VM, gfn: Int, spte: SPTE) throws(ModelAbort) {
-        checkMmuHeld(vm, .exclusive, "mirror SPTE zap")
+        // B11 variant: the zap runs under the read mmu_lock, without 6.19's
+        // lockdep_assert_held_write() in the S-EPT removal path (v3 19/25).
+        if !v.has(.tdxTrackUnderReadLock) { checkMmuHeld(vm, .exclusive, "mirror SPTE zap") }
         vm.mirror.leaves[gfn] = nil
+        vm.mirror.removing.insert(gfn)
         tdxSeptRemovePrivateSpte(vm, gfn: gfn, level: spte.level, spte: spte)
+        vm.mirror.removing.remove(gfn)
     }
 
     /// tdx_sept_remove_private_spte() (6.19; 6.16 tdx_sept_zap_private_spte + tdx_track +
@@ -198,6 +202,9 @@ extension Model {
         if !v.has(.tdxTrackUnderReadLock) { checkMmuHeld(vm, .exclusive, "TDH.MEM.TRACK") }
         let st = tdhDoNoVcpus(vm, kt, .track) { tdhMemTrack(td) }
         tdxBugOn(st, .track, vm, "tdx_track")
+        // kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE): IPIs every vCPU and waits for
+        // the acks; other CPUs run meanwhile (with the write mmu_lock, no other zapper can).
+        yieldPoint("kvm_make_all_cpus_request")
         tdxKickAllVcpus(kt)
     }
 

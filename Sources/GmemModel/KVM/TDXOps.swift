@@ -22,10 +22,13 @@ public final class TdxOps: VendorOps {
 }
 
 extension Model {
-    /// TDX_BUG_ON(err, SEAMCALL, kvm): WARN once + kvm_vm_bugged().
+    /// TDX_BUG_ON(err, SEAMCALL, kvm): __TDX_BUG_ON() WARNs only while the VM is not bugged
+    /// yet (`WARN_ON_ONCE(__ret && (!_kvm || !_kvm->vm_bugged))`), then kvm_vm_bugged().
     @discardableResult
     func tdxBugOn(_ st: TdxStatus, _ call: Seamcall, _ vm: VM, _ site: String, gfn: Int? = nil) -> Bool {
-        kvmBugOn(!st.isSuccess, vm, site, "\(call.rawValue)\(gfn.map { " gfn \($0)" } ?? "") failed: \(st)")
+        if st.isSuccess { return false }
+        if vm.bugged { return true }
+        return kvmBugOn(true, vm, site, "\(call.rawValue)\(gfn.map { " gfn \($0)" } ?? "") failed: \(st)")
     }
 
     /// T8: the mmu_lock mode a mirror-root transition requires.

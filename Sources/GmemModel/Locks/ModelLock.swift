@@ -41,9 +41,15 @@ public final class ModelLock: @unchecked Sendable {
 
     func heldBy(_ t: Int) -> Bool { writer == t || readers.contains(t) }
 
-    /// Whether `mode` could be granted now (ignoring the requester's own holds).
+    /// Deterministic mode: logical threads sleeping for it exclusively (Model.lock).
+    public internal(set) var waitingWriters = 0
+
+    /// Whether `mode` could be granted now (ignoring the requester's own holds). A sleeping
+    /// writer blocks new readers of an rw_semaphore (rwsem_down_read_slowpath() queues behind
+    /// waiters once the writer set RWSEM_FLAG_HANDOFF), which is what turns a read-read AB-BA
+    /// into a real deadlock; rwlock_t readers (mmu_lock, read-recursive) are not held back.
     public func available(_ mode: LockMode) -> Bool {
-        mode == .shared ? writer < 0 : isFree
+        mode == .shared ? writer < 0 && (waitingWriters == 0 || cls.readRecursive) : isFree
     }
 
     /// Bookkeeping: `t` now holds it (deterministic mode: before acquireOS; threads mode:

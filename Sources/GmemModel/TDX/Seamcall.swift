@@ -20,7 +20,7 @@ extension Model {
         defer { td.tdrUnlock(mode) }
         // TDR-exclusive calls are the long ones (copy + measure): another thread may run while
         // the module holds the TDR, which is what makes B12/B13 contention reachable.
-        if mode == .exclusive { yieldPoint() }
+        if mode == .exclusive { yieldPoint("SEAMCALL holding the TDR exclusively") }
         return body()
     }
 

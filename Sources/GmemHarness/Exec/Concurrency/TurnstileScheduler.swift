@@ -146,7 +146,8 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
             guard case .blocked(let l, let mode) = threads[s].state else { break }
             classes.insert(l.cls.name)
             let holders = l.writer >= 0 ? [l.writer] : l.readers
-            parts.append("t\(threads[s].id) waits for \(l.label) (\(mode == .shared ? "shared" : "exclusive")) held by \(holders.map { "t\($0)" }.joined(separator: ","))")
+            let queued = mode == .shared && l.writer < 0 && l.waitingWriters > 0 ? ", queued behind a waiting writer" : ""
+            parts.append("t\(threads[s].id) waits for \(l.label) (\(mode == .shared ? "shared" : "exclusive")) held by \(holders.map { "t\($0)" }.joined(separator: ","))\(queued)")
             guard let h = holders.first(where: { slotOf[$0 & 63] >= 0 }) else { break }
             s = slotOf[h & 63]
         }
