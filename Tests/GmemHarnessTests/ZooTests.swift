@@ -72,10 +72,13 @@ import GmemModel
         }
     }
 
-    /// The concurrency zoo is not empty: the B25, B20 and I28 scenarios are there.
+    /// The concurrency zoo is not empty: the B25, B20 and I28 scenarios are there, and the TDX
+    /// ones (tdx B11 with a vCPU in guest mode, B12, D1 and D2 interleaved).
     @Test func concurrencyZooPresent() {
         let names = Set(Self.concurrent.map { String($0.split(separator: "/").last!) })
-        for n in ["kvm.private_check_before_seq.gmf", "gmem.fault_without_il.gmf", "gmem.no_lru_drain.retry.gmf"] {
+        for n in ["kvm.private_check_before_seq.gmf", "gmem.fault_without_il.gmf", "gmem.no_lru_drain.retry.gmf",
+                  "tdx.track_under_read_lock.gmf", "tdx.vp_init_without_mmu_lock.gmf",
+                  "gmem.populate_gup_inside_il.interleaved.gmf", "tdx.populate_via_fault.interleaved.gmf"] {
             #expect(names.contains(n), "missing zoo/\(n)")
         }
     }
