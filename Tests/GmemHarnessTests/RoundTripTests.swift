@@ -200,6 +200,8 @@ fileprivate struct ProgramGenerator {
     inject times=1 gup=efault
     t9: inject signal
     inject times=0 cmpxchg => finding:lockdep:invalidate_lock>mmap_lock
+    t2: vcpu.run vcpu=3 slices=9 => EIO
+    vcpu.run
     t63: host.read => SIGSEGV
     schedule pct seed=7 depth=2
 

@@ -72,6 +72,24 @@ import GmemModel
         }
     }
 
+    /// tdx B11: TDX_PREVIOUS_TLB_EPOCH_BUSY comes from the module's epoch tracking (the vCPU in
+    /// guest mode is still in the epoch before t0's TRACK), not from an injection: the same
+    /// interleaving of the two zaps without the vCPU thread raises nothing.
+    @Test func trackEpochBusyNeedsTheVcpuInGuestMode() throws {
+        let p = try loadScenario("Corpus/scenarios/zoo/tdx.track_under_read_lock.gmf")
+        #expect(!p.ops.contains { $0.kind == .inject })
+        let r = Executor.run(p)
+        #expect(!r.injected)
+        let f = try #require(r.findings.first { $0.signature.hasPrefix("warn:tdx_track:") })
+        #expect(f.message.contains("TDX_PREVIOUS_TLB_EPOCH_BUSY"))
+        var q = p
+        q.ops.removeAll { $0.kind == .vcpuRun }
+        q.schedule = .steps(Array(repeating: 0, count: 50) + [1])   // t1 at t0's kick, as above
+        let rq = Executor.run(q, options: .init(checkExpectations: false))
+        #expect(rq.findings.isEmpty, "\(rq.findings.map(\.signature))")
+        #expect(rq.steps.count > 50 && rq.steps[50] == 1, "t1 must start at t0's kick")
+    }
+
     /// The concurrency zoo is not empty: the B25, B20 and I28 scenarios are there, and the TDX
     /// ones (tdx B11 with a vCPU in guest mode, B12, D1 and D2 interleaved).
     @Test func concurrencyZooPresent() {

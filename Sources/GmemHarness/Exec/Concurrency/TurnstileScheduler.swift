@@ -15,6 +15,8 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
         let ops: [Int]
         var next = 0
         var inOp = false
+        /// Switched away at a spin point (a retry loop, a vCPU in guest mode) and not resumed.
+        var parkedInSpin = false
         var state: State = .ready
         let sem = Semaphore()
         var done: Bool { if case .done = state { return true } else { return false } }
@@ -85,7 +87,9 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
                                  slotOf: { $0 >= 0 && $0 < 64 && self.slotOf[$0] >= 0 ? self.slotOf[$0] : nil },
                                  programOrderPick: {
                                      if let c = cur, self.threads[c].inOp { return c }
-                                     return cands.min { self.programIndex($0) < self.programIndex($1) }!
+                                     // Spinners (background actors) run only when nobody else can.
+                                     let busy = cands.filter { !self.threads[$0].parkedInSpin }
+                                     return (busy.isEmpty ? cands : busy).min { self.programIndex($0) < self.programIndex($1) }!
                                  })
         steps.append(threads[pick].id)
         if trace != nil {
@@ -113,7 +117,11 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
         var spinning = false
         if case .spin = p { spinning = true }
         guard let next = decide(trace != nil ? p.text : "", spinning: spinning) else { return }
+        if next == running { return }
+        let me = running
+        threads[me].parkedInSpin = spinning
         switchTo(next)
+        threads[me].parkedInSpin = false
     }
 
     func waitFor(_ l: ModelLock, _ mode: LockMode, _ m: Model) throws(ModelAbort) {
