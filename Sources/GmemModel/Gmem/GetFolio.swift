@@ -20,6 +20,13 @@ extension Model {
         let f = pages.alloc(order: 0, inode: inode.id, index: index)
         folioGet(f, .caller)
         try lock(f.lock)                  // __folio_set_locked before filemap_add_folio
+        // filemap_add_folio() fails with -EEXIST when a concurrent fault added a folio for the
+        // index meanwhile; __filemap_get_folio() drops its own and repeats the lookup.
+        if inode.filemap[index] != nil {
+            unlock(f.lock)
+            folioPut(f, .caller)
+            return try kvmGmemGetFolio(inode, index)
+        }
         filemapAdd(inode, f)
         return .success(f)
     }

@@ -15,10 +15,14 @@ extension Model {
         guard f.fdOpen else { return .err(.EBADF) }
         if !f.inode.flags.contains(.mmap) { return .err(.ENODEV) }
         if p.vmas[gid] != nil { return .ok }
+        // ksys_mmap_pgoff(): fget(fd) holds the file for the syscall, so a concurrent close()
+        // cannot drop its last reference while the VMA is being set up.
+        f.fileRefs += 1
         try lock(p.mmapLock)
         p.vmas[gid] = f
         f.fileRefs += 1          // vma->vm_file
         unlock(p.mmapLock)
+        try fput(f)              // fput(file) at the end of the syscall
         return .ok
     }
 

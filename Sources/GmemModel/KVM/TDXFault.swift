@@ -62,7 +62,9 @@ extension Model {
             if retries >= retryBound {
                 throw ModelAbort(.invariant(.K6, "TD EPT violation on gfn \(gfn) retried \(retries) times"))
             }
-            yieldPoint()                                   // cond_resched()
+            // tdx_handle_ept_violation()'s local retry (cond_resched()): a retry loop going
+            // round, e.g. on another fault's FROZEN SPTE, lets that thread finish first.
+            spinPoint("tdx_handle_ept_violation retry")
         }
     }
 
