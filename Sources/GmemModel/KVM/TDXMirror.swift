@@ -181,18 +181,18 @@ extension Model {
         if kick {
             // tdx_no_vcpus_enter_start(): WRITE_ONCE(wait_for_sept_zap, true) +
             // kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE).
-            kt.waitForSeptZap = true
+            tdxAtomic { kt.waitForSeptZap = true }
             tdxKickAllVcpus(kt)
             inject.endVcpuContention(call.rawValue)
         }
         let again = f()
-        if kick { kt.waitForSeptZap = false }       // tdx_no_vcpus_enter_stop()
+        if kick { tdxAtomic { kt.waitForSeptZap = false } }      // tdx_no_vcpus_enter_stop()
         return again
     }
 
     /// KVM_REQ_OUTSIDE_GUEST_MODE to every vCPU: each leaves guest mode (and its epoch).
     func tdxKickAllVcpus(_ kt: KvmTdx) {
-        kt.td?.vcpuEpoch.removeAll()
+        tdxAtomic { kt.td?.vcpuEpoch.removeAll() }
     }
 
     /// tdx_track(): TRACK (retried once with vCPUs kicked) and then kick every vCPU so those of
@@ -213,7 +213,7 @@ extension Model {
     /// tdx_mmu_release_hkid(): flush vCPUs, write back caches, free the HKID (§1.4).
     func tdxMmuReleaseHkid(_ vm: VM) {
         guard let kt = vm.tdx, let td = kt.td, td.hkid != nil else { return }
-        tdhReleaseHkid(td)
+        tdxAtomic { tdhReleaseHkid(td) }
     }
 
     /// kvm_mmu_uninit_vm() on the mirror root: the leaves are gone; every non-leaf SPTE is freed

@@ -24,21 +24,27 @@ extension Model {
         if let e = tdxVcpuPreRun(vcpu) { return .err(e) }
         let td = kt.td!
         for _ in 0..<n {
-            // kvm_check_request(KVM_REQ_VM_DEAD) in vcpu_enter_guest(): KVM_RUN -EIO.
-            if vm.bugged || vm.dead { return .err(.EIO) }
+            // kvm_check_request(KVM_REQ_VM_DEAD) in vcpu_enter_guest(): KVM_RUN -EIO. (A vCPU
+            // fd holds a VM reference, so `destroyed` cannot happen in the kernel while KVM_RUN
+            // runs; the model's vm.destroy does not count vCPU fds, so stop here.)
+            if vm.bugged || vm.dead || vm.destroyed { return .err(.EIO) }
             // tdx_vcpu_run(): while a zap blocks entry (wait_for_sept_zap) return
             // EXIT_FASTPATH_EXIT_HANDLED without TDH.VP.ENTER.
-            if kt.waitForSeptZap {
+            // READ_ONCE(kvm_tdx->wait_for_sept_zap), then TDH.VP.ENTER (tdx_vcpu_enter_exit):
+            // the vCPU counts in the current epoch's refcount (refcount[td_epoch & 1]).
+            let entered = tdxAtomic { () -> Bool in
+                if kt.waitForSeptZap { return false }
+                td.vcpuEpoch[vcpu.id] = td.epoch
+                return true
+            }
+            if !entered {
                 spinPoint("tdx_vcpu_run wait_for_sept_zap")
                 continue
             }
-            // tdx_vcpu_enter_exit() -> TDH.VP.ENTER: the vCPU counts in the current epoch's
-            // refcount (epoch_tracking.refcount[td_epoch & 1]) until it exits.
-            td.vcpuEpoch[vcpu.id] = td.epoch
             spinPoint("guest mode")
             // Still associated: this entry ends on the host timer. Kicked: the IPI already
-            // exited it (tdxKickAllVcpus), and its epoch must not be restored.
-            td.vcpuEpoch[vcpu.id] = nil
+            // exited it (tdxKickAllVcpus).
+            tdxAtomic { td.vcpuEpoch[vcpu.id] = nil }
         }
         return .ok
     }

@@ -84,6 +84,9 @@ public final class TdxTD {
 
 /// The TDX module: every TD plus the PAMT and the HKID space.
 public final class TdxModule {
+    /// Threads mode: the module's own locking (TDR/epoch/SEPT locks, atomic epoch refcounts)
+    /// as one mutex, so a SEAMCALL, a TD entry/exit or a kick is atomic on module state.
+    let mutex = HarnessMutex()
     public internal(set) var tds: [Int: TdxTD] = [:]
     public internal(set) var pamt = Pamt()
     var nextHpa = 1 << 40
