@@ -165,6 +165,20 @@ public final class Model {
         lockdep.push(l, mode, thread: t)
     }
 
+    /// Lock an object nobody else can reach yet (__folio_set_locked() on a folio before
+    /// filemap_add_folio()): lockdep sees it, but it is not a scheduling point and never waits.
+    func lockFresh(_ l: ModelLock) throws(ModelAbort) {
+        let t = current
+        let r = atomically { lockdep.validate(l, .exclusive, thread: t) }
+        if let fatal = r.fatal { throw ModelAbort(fatal) }
+        if let inv = r.inversion { report(inv) }
+        atomically {
+            l.record(.exclusive, by: t)
+            lockdep.push(l, .exclusive, thread: t)
+        }
+        l.acquireOS(.exclusive)
+    }
+
     public func unlock(_ l: ModelLock) {
         if threaded { return unlockThreaded(l) }
         guard let mode = lockdep.pop(l, thread: current) else {

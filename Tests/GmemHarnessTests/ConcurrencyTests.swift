@@ -26,7 +26,7 @@ import GmemModel
     @Test func faultWithoutILSavedByRefcountWhenRefHeld() throws {
         var p = try loadScenario("Corpus/scenarios/concurrency/fault-ref-vs-convert.gmf")
         p.config.plus.insert(.faultWithoutIL)
-        p.schedule = .steps(Array(repeating: 0, count: 14) + [1])   // t0 holds the folio ref
+        p.schedule = .steps(Array(repeating: 0, count: 13) + [1])   // t0 holds the folio ref
         let r = Executor.run(p)
         #expect(r.ok && r.findings.isEmpty, "\(r.opLog())")
         #expect(r.records.first { $0.index == 5 }?.result == .err(.EAGAIN, errorOffset: 0))

@@ -75,6 +75,8 @@ public final class VM {
     public let type: VMType
     public let slotsLock: ModelLock
     public let mmuLock: ModelLock
+    /// kvm->srcu: faults read memslots under it; slot deletion waits for readers.
+    public let srcu: ModelLock
     public internal(set) var slots: [Int: Memslot] = [:]
     /// Direct (shared, or all for non-TDX) root: gfn -> 4K leaf.
     public internal(set) var spte: [Int: SPTE] = [:]
@@ -105,6 +107,7 @@ public final class VM {
         self.ops = ops
         slotsLock = ModelLock(.slotsLock, "slots_lock(vm\(id))")
         mmuLock = ModelLock(.mmuLock, "mmu_lock(vm\(id))")
+        srcu = ModelLock(.srcu, "srcu(vm\(id))")
     }
 
     /// kvm_arch_has_private_mem()
@@ -131,6 +134,8 @@ public final class Memslot {
     /// anonymous pages faulted in on first shared access.
     public internal(set) var sharedBacking: [Int: Folio] = [:]
     public internal(set) var deleted = false
+    /// KVM_MEMSLOT_INVALID: deletion in progress (kvm_invalidate_memslot); faults retry.
+    public internal(set) var invalid = false
     /// Stand-in for the kmalloc'ed struct: freed at deletion, written by kvm_gmem_release through
     /// any stale binding (gmem B13 becomes a real use-after-free).
     let raw: UnsafeMutableRawPointer

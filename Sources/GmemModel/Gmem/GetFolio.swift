@@ -3,6 +3,13 @@ extension Model {
     /// kvm_gmem_get_folio() = __filemap_get_folio(FGP_LOCK | FGP_ACCESSED | FGP_CREAT):
     /// returns the folio locked and with a caller reference.
     func kvmGmemGetFolio(_ inode: GmemInode, _ index: Int) throws(ModelAbort) -> Result<Folio, ErrnoBox> {
+        while true {                      // __filemap_get_folio(): "repeat"
+            if let f = try kvmGmemGetFolioOnce(inode, index) { return f }
+        }
+    }
+
+    /// One lookup-or-create round; nil = filemap_add_folio() lost the race (-EEXIST): repeat.
+    private func kvmGmemGetFolioOnce(_ inode: GmemInode, _ index: Int) throws(ModelAbort) -> Result<Folio, ErrnoBox>? {
         if let f = inode.filemap[index] {
             folioGet(f, .caller)          // folio_try_get
             try lock(f.lock)              // folio_lock
@@ -19,15 +26,19 @@ extension Model {
         if inject.take(alloc: .folio) { return .failure(ErrnoBox(.ENOMEM)) }
         let f = pages.alloc(order: 0, inode: inode.id, index: index)
         folioGet(f, .caller)
-        try lock(f.lock)                  // __folio_set_locked before filemap_add_folio
-        // filemap_add_folio() fails with -EEXIST when a concurrent fault added a folio for the
-        // index meanwhile; __filemap_get_folio() drops its own and repeats the lookup.
-        if inode.filemap[index] != nil {
-            unlock(f.lock)
-            folioPut(f, .caller)
-            return try kvmGmemGetFolio(inode, index)
+        // __folio_set_locked() before filemap_add_folio(): the new folio is invisible until it is
+        // added, so this is not a scheduling point; another fault finds it locked and waits.
+        try lockFresh(f.lock)
+        let added = atomically { () -> Bool in
+            guard inode.filemap[index] == nil else { return false }   // -EEXIST
+            filemapAdd(inode, f)
+            return true
         }
-        filemapAdd(inode, f)
+        if !added {
+            unlock(f.lock)
+            folioPut(f, .caller)          // the loser frees its folio and looks up again
+            return nil
+        }
         return .success(f)
     }
 

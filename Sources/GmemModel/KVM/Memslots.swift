@@ -38,13 +38,26 @@ extension Model {
         try lock(vm.slotsLock)
         defer { unlock(vm.slotsLock) }
         guard let slot = vm.slots[id] else { return .err(.EINVAL) }
-        // kvm_set_memslot(DELETE): invalidate, synchronize_srcu, kvm_arch_flush_shadow_memslot
-        yieldPoint()
+        // kvm_set_memslot(DELETE) -> kvm_invalidate_memslot(): publish the slot as
+        // KVM_MEMSLOT_INVALID and wait for SRCU readers, so every fault that saw the valid slot
+        // has installed its SPTE before the flush below, and later faults retry.
+        slot.invalid = true
+        try synchronizeSrcu(vm)
+        // kvm_arch_flush_shadow_memslot()
         try lock(vm.mmuLock)
         try zapLeafs(vm, slotID: slot.id, start: slot.baseGfn, end: slot.baseGfn + slot.npages, filter: .both)
         unlock(vm.mmuLock)
+        // kvm_delete_memslot() -> kvm_swap_active_memslots(): unpublish, wait for readers again.
+        vm.slots[slot.id] = nil
+        try synchronizeSrcu(vm)
         try kvmFreeMemslot(vm, slot)
         return .ok
+    }
+
+    /// synchronize_srcu(&kvm->srcu): waits for the readers that are inside a read section.
+    func synchronizeSrcu(_ vm: VM) throws(ModelAbort) {
+        try lock(vm.srcu)
+        unlock(vm.srcu)
     }
 
     /// kvm_free_memslot() -> kvm_gmem_unbind(), then the slot is freed.

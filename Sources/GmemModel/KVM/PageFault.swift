@@ -60,8 +60,15 @@ extension Model {
         }
     }
 
-    /// One attempt; nil = RET_PF_RETRY.
+    /// One attempt; nil = RET_PF_RETRY. Runs inside the kvm->srcu read section vcpu_run holds
+    /// around guest exits (dropped across guest entry, i.e. between attempts).
     func kvmTdpMmuPageFault(_ vm: VM, gfn: Int, isPrivate: Bool) throws(ModelAbort) -> FaultOutcome? {
+        try lock(vm.srcu, .shared)
+        defer { unlock(vm.srcu) }
+        return try kvmTdpMmuPageFaultLocked(vm, gfn: gfn, isPrivate: isPrivate)
+    }
+
+    func kvmTdpMmuPageFaultLocked(_ vm: VM, gfn: Int, isPrivate: Bool) throws(ModelAbort) -> FaultOutcome? {
         let beforeSeq = v.has(.privateCheckBeforeSeq)
         if beforeSeq && isPrivate != kvmMemIsPrivate(vm, gfn) {
             return .exit(.memoryFault)          // gmem B25: check before the snapshot
@@ -80,6 +87,9 @@ extension Model {
             // kvm_handle_noslot_fault(): private -> memory fault exit; shared -> emulated MMIO.
             return isPrivate ? .exit(.memoryFault) : .exit(.mmio)
         }
+        // kvm_mmu_faultin_pfn(): a slot being deleted -> RET_PF_RETRY, so no SPTE for it is
+        // created after kvm_arch_flush_shadow_memslot().
+        if slot.invalid { return nil }
         // __kvm_mmu_faultin_pfn(): private faults and gmem-only slots go to guest_memfd.
         let folio: Folio
         let page: Int

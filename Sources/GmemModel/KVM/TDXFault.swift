@@ -48,10 +48,13 @@ extension Model {
 
     /// tdx_handle_ept_violation() for a private GPA: kvm_mmu_page_fault(PFERR_PRIVATE_ACCESS)
     /// retried locally on RET_PF_RETRY until mapped, VM dead or an exit. nil = re-enter guest.
+    /// The whole local retry loop stays inside vcpu_run's kvm->srcu read section.
     func tdxHandleEptViolation(_ vm: VM, gfn: Int) throws(ModelAbort) -> SysResult? {
+        try lock(vm.srcu, .shared)
+        defer { unlock(vm.srcu) }
         var retries = 0
         while true {
-            switch try kvmTdpMmuPageFault(vm, gfn: gfn, isPrivate: true) {
+            switch try kvmTdpMmuPageFaultLocked(vm, gfn: gfn, isPrivate: true) {
             case .some(.mapped): return nil
             case .some(.exit(let x)): return .exit(x)
             case .some(.error(let e)): return .err(e)
@@ -59,6 +62,10 @@ extension Model {
             }
             // kvm_check_request(KVM_REQ_VM_DEAD) ends the local retry loop.
             if vm.bugged || vm.dead { return .err(.EIO) }
+            // A slot being deleted ends it too (2026 kvm-x86 tdx_handle_ept_violation(); without
+            // this the vCPU spins holding SRCU and the deletion never completes: tdx B30, not
+            // modelled as a variant).
+            if let s = vm.slot(forGfn: gfn), s.invalid { return nil }
             if inject.takeSignal() { return .err(.EINTR) }
             retries += 1
             if retries >= retryBound {

@@ -7,6 +7,7 @@ public enum LockClass: Int, CaseIterable, Sendable {
     case folioLock          // folio lock (bit lock; sleeping)
     case mmapLock           // mm->mmap_lock (rw_semaphore)
     case tdrLock            // TDX module TDR lock (issue 3)
+    case srcu               // kvm->srcu: read side around faults; synchronize_srcu in slot updates
 
     public var name: String {
         switch self {
@@ -16,11 +17,17 @@ public enum LockClass: Int, CaseIterable, Sendable {
         case .folioLock: "folio_lock"
         case .mmapLock: "mmap_lock"
         case .tdrLock: "tdr_lock"
+        case .srcu: "srcu"
         }
     }
 
     /// rwlock_t readers may recurse; rw_semaphore / mutex may not (lockdep "recursive locking").
-    var readRecursive: Bool { self == .mmuLock }
+    var readRecursive: Bool { self == .mmuLock || self == .srcu }
+
+    /// SRCU readers never wait (not even behind a pending synchronize_srcu), so taking the read
+    /// side cannot close a wait-for cycle: lockdep records no edge into it (lockdep's
+    /// recursive-read rule; only synchronize_srcu under a lock the readers take can deadlock).
+    var readNeverBlocks: Bool { self == .srcu }
 }
 
 public enum LockMode: Sendable { case exclusive, shared }

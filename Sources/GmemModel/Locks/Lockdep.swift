@@ -35,6 +35,7 @@ public struct Lockdep {
             }
             return (nil, nil)
         }
+        if mode == .shared && lock.cls.readNeverBlocks { return (nil, nil) }
         var inversion: Finding?
         let b = lock.cls.rawValue
         for h in held[t] {
