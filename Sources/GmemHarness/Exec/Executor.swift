@@ -148,6 +148,18 @@ public enum Executor {
 
     /// Dispatch one op to the model's kernel paths.
     static func apply(_ op: Op, _ m: Model) throws(ModelAbort) -> SysResult {
+        // vCPU ioctls hold their vCPU file (and so the VM) while they run.
+        if Self.vcpuIoctls.contains(op.kind) {
+            return try m.vcpuIoctl(vcpu: op["vcpu"]) { () throws(ModelAbort) -> SysResult in try dispatch(op, m) }
+        }
+        return try dispatch(op, m)
+    }
+
+    /// Ops that are ioctls on a vCPU fd (KVM_RUN for guest accesses, TDX vCPU ioctls, prefault).
+    static let vcpuIoctls: Set<OpKind> = [.tdxInitVcpu, .guestRead, .guestWrite, .guestAccept, .guestMapGpa,
+                                          .vcpuPrefault, .tdxInitMemRegion, .vcpuRun]
+
+    static func dispatch(_ op: Op, _ m: Model) throws(ModelAbort) -> SysResult {
         func a(_ k: String) -> Int { op[k] }
         switch op.kind {
         case .vmCreate:

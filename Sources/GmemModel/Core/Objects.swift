@@ -89,6 +89,8 @@ public final class VM {
     /// References: the VM fd plus one per guest_memfd file (kvm_get_kvm in kvm_gmem_create).
     public internal(set) var fdOpen = true
     public internal(set) var gmemRefs = 0
+    /// vCPU ioctls in flight: each holds its vCPU file, and the vCPU file a VM reference.
+    public internal(set) var vcpuIoctls = 0
     public internal(set) var destroyed = false
     /// KVM_BUG_ON / kvm_vm_bugged.
     public internal(set) var bugged = false

@@ -36,8 +36,26 @@ extension Model {
 
     /// kvm_put_kvm(): the last reference destroys the VM.
     func kvmPutKvm(_ vm: VM) throws(ModelAbort) {
-        if vm.fdOpen || vm.gmemRefs > 0 || vm.destroyed { return }
+        if vm.fdOpen || vm.gmemRefs > 0 || vm.vcpuIoctls > 0 || vm.destroyed { return }
         try kvmDestroyVM(vm)
+    }
+
+    /// A vCPU ioctl (kvm_vcpu_ioctl: KVM_RUN, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_MEM_REGION,
+    /// KVM_PRE_FAULT_MEMORY): fdget() holds the vCPU file for the call, and the vCPU file holds
+    /// a VM reference (kvm_vm_ioctl_create_vcpu: kvm_get_kvm), so the VM cannot be destroyed
+    /// under it. `vm.destroy` models closing the VM fd and the vCPU fds: a destroy racing the
+    /// ioctl completes when it returns (the last fput).
+    public func vcpuIoctl(vcpu vid: Int, _ body: () throws(ModelAbort) -> SysResult) throws(ModelAbort) -> SysResult {
+        guard let vm = vcpu(vid)?.vm else { return try body() }
+        atomically { vm.vcpuIoctls += 1 }
+        let r: SysResult
+        do { r = try body() } catch {
+            atomically { vm.vcpuIoctls -= 1 }
+            throw error
+        }
+        atomically { vm.vcpuIoctls -= 1 }
+        try kvmPutKvm(vm)
+        return r
     }
 
     /// kvm_destroy_vm(): kvm_arch_pre_destroy_vm (TDX: release the HKID), kvm_arch_destroy_vm
