@@ -64,6 +64,12 @@ extension Model {
         let key = Process.key(inode.id, page)
         if p.ptes[key] == nil {
             try lock(p.mmapLock, .shared)
+            // do_user_addr_fault(): the VMA is looked up under mmap_lock; a munmap that ran
+            // while this thread waited for the lock leaves no VMA: SIGSEGV, no PTE.
+            guard p.vmas[gid] === f else {
+                unlock(p.mmapLock)
+                return .sigsegv
+            }
             let r = try handleMmFault(p, f, page)
             unlock(p.mmapLock)
             if let r { return r }
@@ -129,6 +135,8 @@ extension Model {
         if inject.takeGupEfault() { return .err(.EFAULT) }
         try lock(p.mmapLock, .shared)
         defer { unlock(p.mmapLock) }
+        // __get_user_pages(): vma_lookup() under mmap_lock; gone after a racing munmap.
+        guard p.vmas[gid] === f else { return .err(.EFAULT) }
         let key = Process.key(f.inode.id, page)
         if p.ptes[key] == nil {
             if try handleMmFault(p, f, page) != nil { return .err(.EFAULT) }   // faultin_page failed

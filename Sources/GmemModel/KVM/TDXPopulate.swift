@@ -197,6 +197,7 @@ extension Model {
         // GUP slow path: the page is faulted in under the process's mmap_lock.
         try lock(p.mmapLock, .shared)
         defer { unlock(p.mmapLock) }
+        guard p.vmas[gid] === f else { return .failure(ErrnoBox(.EFAULT)) }   // vma_lookup() under mmap_lock
         let key = Process.key(f.inode.id, n)
         if p.ptes[key] == nil, try handleMmFault(p, f, n) != nil { return .failure(ErrnoBox(.EFAULT)) }
         guard let pte = p.ptes[key] else { return .failure(ErrnoBox(.EFAULT)) }
