@@ -98,17 +98,21 @@ extension Model {
         } else {
             // The separate shared backing (userspace_addr): GUP faults in an anonymous page.
             let off = gfn - slot.baseGfn
-            if let f = slot.sharedBacking[off] {
-                folio = f
-            } else {
-                if inject.take(alloc: .folio) { return .error(.ENOMEM) }
+            // Core mm's fault on the anonymous backing installs its page under the PTL: `sync`.
+            guard let f = atomically({ () -> Folio? in
+                if let f = slot.sharedBacking[off] {
+                    folioGet(f, .caller)
+                    return f
+                }
+                if inject.take(alloc: .folio) { return nil }
                 let f = pages.alloc(order: 0, inode: -1, index: off)
                 f.zeroAndMarkUptodate()
                 folioGet(f, .anonOwner)
                 slot.sharedBacking[off] = f
-                folio = f
-            }
-            folioGet(folio, .caller)
+                folioGet(f, .caller)
+                return f
+            }) else { return .error(.ENOMEM) }
+            folio = f
             page = 0
         }
         // kvm_tdp_mmu_map() under mmu_lock (read); is_page_fault_stale() first.
