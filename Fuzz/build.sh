@@ -126,7 +126,7 @@ if [ "$RUN_REGRESSIONS" = 1 ]; then
         reps=(); for _ in $(seq "${TSAN_RACE_RUNS:-300}"); do reps+=("$f"); done
         if GMEMFUZZ_MODE=threads "$DEST/$t" -runs=1 "${reps[@]}" >"$DEST/$t.tsan-race.log" 2>&1; then
           echo "regressions: $t: $(basename "$f") raised no TSan report in ${#reps[@]} runs, expected $want"; status=1
-        elif grep -q "WARNING: ThreadSanitizer: $want" "$DEST/$t.tsan-race.log"; then
+        elif grep -qE "WARNING: ThreadSanitizer: $want" "$DEST/$t.tsan-race.log"; then
           echo "regressions: $t: $(basename "$f") raises TSan $want ($(grep -c '^Running: ' "$DEST/$t.tsan-race.log") runs)"
         else
           echo "regressions: $t: $(basename "$f") failed without TSan $want (see $DEST/$t.tsan-race.log)"; status=1

@@ -34,7 +34,7 @@ public final class Model {
     public internal(set) var findings: [Finding] = []
     /// Pending injected failures (under `harness` in threads mode: the take/add calls mutate).
     public var inject: Injections {
-        get { harnessLocked { _inject } }
+        _read { if threaded { harness.lock() }; defer { if threaded { harness.unlock() } }; yield _inject }
         set { harnessLocked { _inject = newValue } }
         _modify {
             if threaded { harness.lock() }
@@ -45,7 +45,7 @@ public final class Model {
     private var _inject = Injections()
     /// The page allocator (zone->lock; `sync` in threads mode).
     public internal(set) var pages: PageAllocator {
-        get { sync.locked { _pages } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _pages }
         set { sync.locked { _pages = newValue } }
         _modify {
             sync.lock()
@@ -57,7 +57,7 @@ public final class Model {
     /// The TDX module (TDs, PAMT, HKIDs). The module serialises SEAMCALLs with its own locks
     /// (TDR/TDCS, per-S-EPT-entry, PAMT): `sync` in threads mode, taken by `seamcall`.
     public internal(set) var tdx: TdxModule {
-        get { sync.locked { _tdx } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _tdx }
         set { sync.locked { _tdx = newValue } }
         _modify {
             sync.lock()
@@ -70,32 +70,32 @@ public final class Model {
     public static let maxHandles = 8
     /// Handle tables (the fd table: RCU lookups, files_struct lock for install/close; `sync`).
     public internal(set) var vms: [VM?] {
-        get { sync.locked { _vms } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _vms }
         set { sync.locked { _vms = newValue } }
         _modify { sync.lock(); defer { sync.unlock() }; yield &_vms }
     }
     private var _vms: [VM?] = Array(repeating: nil, count: maxHandles)
     public internal(set) var vcpus: [VCPU?] {
-        get { sync.locked { _vcpus } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _vcpus }
         set { sync.locked { _vcpus = newValue } }
         _modify { sync.lock(); defer { sync.unlock() }; yield &_vcpus }
     }
     private var _vcpus: [VCPU?] = Array(repeating: nil, count: maxHandles)
     /// guest_memfd handles: the scenario's `gmem` id names one file (and its inode).
     public internal(set) var files: [GmemFile?] {
-        get { sync.locked { _files } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _files }
         set { sync.locked { _files = newValue } }
         _modify { sync.lock(); defer { sync.unlock() }; yield &_files }
     }
     private var _files: [GmemFile?] = Array(repeating: nil, count: maxHandles)
     public internal(set) var inodes: [GmemInode] {
-        get { sync.locked { _inodes } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _inodes }
         set { sync.locked { _inodes = newValue } }
         _modify { sync.lock(); defer { sync.unlock() }; yield &_inodes }
     }
     private var _inodes: [GmemInode] = []
     public internal(set) var procs: [Process?] {
-        get { sync.locked { _procs } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _procs }
         set { sync.locked { _procs = newValue } }
         _modify { sync.lock(); defer { sync.unlock() }; yield &_procs }
     }
@@ -103,13 +103,13 @@ public final class Model {
     /// Long-term pins and transient refs held by userspace / background actors, by (gmem, page):
     /// the refs themselves are folio refcount atomics, these lists say who holds them (`sync`).
     var pinned: [(gmem: Int, page: Int, folio: Folio)] {
-        get { sync.locked { _pinned } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _pinned }
         set { sync.locked { _pinned = newValue } }
         _modify { sync.lock(); defer { sync.unlock() }; yield &_pinned }
     }
     private var _pinned: [(gmem: Int, page: Int, folio: Folio)] = []
     var transient: [(gmem: Int, page: Int, folio: Folio)] {
-        get { sync.locked { _transient } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _transient }
         set { sync.locked { _transient = newValue } }
         _modify { sync.lock(); defer { sync.unlock() }; yield &_transient }
     }

@@ -78,7 +78,7 @@ public final class VM {
     /// kvm->memslots: written under slots_lock, read by faults under SRCU (threads mode: a
     /// snapshot taken under `sync` stands for srcu_dereference; the copy is the old array).
     public internal(set) var slots: [Int: Memslot] {
-        get { sync.locked { _slots } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _slots }
         set { sync.locked { _slots = newValue } }
         _modify {
             sync.lock()
@@ -91,7 +91,7 @@ public final class VM {
     /// the SPTE atomics (tdp_mmu_set_spte_atomic cmpxchg under mmu_lock read, WRITE_ONCE under
     /// mmu_lock write) and the lockless hardware walk.
     public internal(set) var spte: [Int: SPTE] {
-        get { sync.locked { _spte } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _spte }
         set { sync.locked { _spte = newValue } }
         _modify {
             sync.lock()
@@ -103,7 +103,7 @@ public final class VM {
     /// Huge leaves (level >= 1) of the same root, keyed by their first (level-aligned) gfn. Kept
     /// apart so 4K-only runs pay one isEmpty check for huge-page support. Same `sync` as `spte`.
     public internal(set) var hugeSpte: [Int: SPTE] {
-        get { sync.locked { _hugeSpte } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _hugeSpte }
         set { sync.locked { _hugeSpte = newValue } }
         _modify {
             sync.lock()
@@ -115,7 +115,7 @@ public final class VM {
     /// Written under mmu_lock write; the fault path snapshots `seq` locklessly (smp_rmb pairs):
     /// `sync` stands for those barriers in threads mode.
     public internal(set) var inval: InvalidationState {
-        get { sync.locked { _inval } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _inval }
         set { sync.locked { _inval = newValue } }
         _modify {
             sync.lock()
@@ -127,7 +127,7 @@ public final class VM {
     /// Per-VM attributes (mainline kvm->mem_attr_array): gfns with PRIVATE set. An xarray: RCU
     /// readers, xa_lock writers (`sync` in threads mode).
     public internal(set) var privateGfns: Set<Int> {
-        get { sync.locked { _privateGfns } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _privateGfns }
         set { sync.locked { _privateGfns = newValue } }
         _modify {
             sync.lock()
@@ -142,7 +142,7 @@ public final class VM {
     public internal(set) var destroyed = false
     /// KVM_BUG_ON / kvm_vm_bugged (kvm->vm_bugged/vm_dead: WRITE_ONCE/READ_ONCE; `sync`).
     public internal(set) var bugged: Bool {
-        get { sync.locked { _bugged } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _bugged }
         set { sync.locked { _bugged = newValue } }
         _modify {
             sync.lock()
@@ -153,7 +153,7 @@ public final class VM {
     private var _bugged: Bool = false
     /// kvm_vm_dead() without a WARN (e.g. a TD guest touching memory before accepting it).
     public internal(set) var dead: Bool {
-        get { sync.locked { _dead } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _dead }
         set { sync.locked { _dead = newValue } }
         _modify {
             sync.lock()
@@ -165,7 +165,7 @@ public final class VM {
     /// The mirror root (TDX): private leaves and non-leaf SPTEs KVM mirrors into the S-EPT.
     /// Same SPTE atomics as `spte` (`sync` in threads mode).
     public internal(set) var mirror: MirrorRoot {
-        get { sync.locked { _mirror } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _mirror }
         set { sync.locked { _mirror = newValue } }
         _modify {
             sync.lock()
@@ -248,7 +248,7 @@ public final class GmemInode {
     /// The page cache (i_pages xarray): RCU lookups, xa_lock for insert/remove (`sync` in
     /// threads mode). Which folio sits there is serialised by invalidate_lock + folio lock.
     public internal(set) var filemap: [Folio?] {
-        get { sync.locked { _filemap } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _filemap }
         set { sync.locked { _filemap = newValue } }
         _modify {
             sync.lock()
@@ -264,7 +264,7 @@ public final class GmemInode {
     public let invalidateLock: ModelLock
     /// gmem_inode->files (list changes under the inode's own lock; `sync` in threads mode).
     public internal(set) var files: [GmemFile] {
-        get { sync.locked { _files } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _files }
         set { sync.locked { _files = newValue } }
         _modify {
             sync.lock()
@@ -300,7 +300,7 @@ public final class GmemFile {
     /// bindings xarray: index ranges -> memslot (xa_load under RCU in kvm_gmem_get_pfn, stores
     /// under invalidate_lock + xa_lock: `sync` in threads mode).
     public internal(set) var bindings: [(start: Int, end: Int, slot: Memslot)] {
-        get { sync.locked { _bindings } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _bindings }
         set { sync.locked { _bindings = newValue } }
         _modify {
             sync.lock()
@@ -311,7 +311,7 @@ public final class GmemFile {
     private var _bindings: [(start: Int, end: Int, slot: Memslot)] = []
     /// fd (1 while open) + one per VMA mapping it (file->f_count: an atomic; `sync`).
     public internal(set) var fileRefs: Int {
-        get { sync.locked { _fileRefs } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _fileRefs }
         set { sync.locked { _fileRefs = newValue } }
         _modify {
             sync.lock()
@@ -347,7 +347,7 @@ public final class Process {
     /// VMAs: gmem handle -> file (vma->vm_file holds a file reference). Changed under mmap_lock
     /// write; the model's access path looks them up without it (`sync` in threads mode).
     public internal(set) var vmas: [Int: GmemFile] {
-        get { sync.locked { _vmas } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _vmas }
         set { sync.locked { _vmas = newValue } }
         _modify {
             sync.lock()
@@ -359,7 +359,7 @@ public final class Process {
     /// PTEs: key (inode << 24 | index) -> frame. The page-table lock (PTL) and the lockless
     /// hardware walk: `sync` in threads mode.
     public internal(set) var ptes: [Int: FrameRef] {
-        get { sync.locked { _ptes } }
+        _read { sync.lock(); defer { sync.unlock() }; yield _ptes }
         set { sync.locked { _ptes = newValue } }
         _modify {
             sync.lock()
