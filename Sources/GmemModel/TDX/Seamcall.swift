@@ -15,13 +15,15 @@ extension Model {
 
     private func seamcallInner(_ call: Seamcall, _ td: TdxTD?, _ body: () -> TdxStatus) -> TdxStatus {
         if let w = inject.take(seamcall: call.rawValue) { return InjectedStatus.status(w, for: call) }
-        guard let td, let mode = call.tdrMode else { return body() }
-        guard td.tdrTryLock(mode) else { return TdxStatus.operandBusy.with(operand: TdxStatus.operandTDR) }
-        defer { td.tdrUnlock(mode) }
+        // Threads mode: the module's own locks (TDR/TDCS try-locks, per-S-EPT-entry and PAMT
+        // locks) are `sync`; the leaf function body runs under it, never across a yield.
+        guard let td, let mode = call.tdrMode else { return atomically(body) }
+        guard atomically({ td.tdrTryLock(mode) }) else { return TdxStatus.operandBusy.with(operand: TdxStatus.operandTDR) }
+        defer { atomically { td.tdrUnlock(mode) } }
         // TDR-exclusive calls are the long ones (copy + measure): another thread may run while
         // the module holds the TDR, which is what makes B12/B13 contention reachable.
         if mode == .exclusive { yieldPoint() }
-        return body()
+        return atomically(body)
     }
 
     /// Pages covered by a leaf at `level`.
