@@ -23,6 +23,10 @@ public struct RunReport: Sendable {
     /// Concurrent runs: the logical thread that ran each step (`schedule steps=` of this list
     /// replays the run), and the decisions with their scheduling points when traced.
     public var steps: [Int] = []
+    /// Per step: the program index of the op the picked thread ran, and the thread program
+    /// order would have picked (a step that differs from it is a preemption).
+    public var stepOps: [Int] = []
+    public var stepDefaults: [Int] = []
     public var trace: [String] = []
 
     public var ok: Bool { unexpected.isEmpty && failedExpectations.isEmpty }
