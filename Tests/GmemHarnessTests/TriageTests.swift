@@ -259,6 +259,36 @@ import Testing
         #expect(asan.swiftTest.contains("Fuzz/out/address-release/FuzzConversion"))
     }
 
+    /// With threads the op that raises the finding need not be the last one (the racing op
+    /// follows it in program order): the marker goes on the op the executor attributed the
+    /// finding to, and the scenario, the raw bytes and the Swift test all replay to the signature.
+    @Test(arguments: scheduledZoo)
+    func scheduledReproducerMarksTheFiringOp(_ file: String) throws {
+        let zoo = try loadScenario(file)
+        let sig = try #require(Self.signature(zoo))
+        var m = Minimizer(oracle: InProcessOracle(), signature: sig)
+        let min = m.minimize(zoo)
+        let r = Reproducer(name: "sched", signature: sig, program: min, source: file)
+        #expect(r.target == .concurrent)
+        let back = try ScenarioParser.parse(r.scenario)
+        let marked = back.ops.indices.filter { back.ops[$0].expect != nil }
+        #expect(marked == [r.findingOp])
+        guard case .finding(let marker) = back.ops[r.findingOp].expect else {
+            Issue.record("no finding marker"); return
+        }
+        #expect(sig.hasPrefix(marker) && marker.hasPrefix("invariant:"))
+        // The racing op follows the firing one in program order (else this test shows nothing).
+        #expect(r.findingOp < back.ops.count - 1, "\(r.scenario)")
+        let run = Executor.run(back)
+        #expect(run.ok, "\(r.scenario)\n\(run.opLog())")
+        #expect(run.findings.first?.signature == sig)
+        #expect(run.findings.first?.opIndex == r.findingOp)
+        let raw = Executor.run(ByteCodec.decode(r.bytes), options: FuzzEntry.Settings().runOptions)
+        #expect(raw.unexpected.first?.signature == sig)
+        #expect(r.swiftTest.contains("opIndex == \(r.findingOp))"))
+        #expect(r.swiftTest.contains("schedule: .steps(["))
+    }
+
     // MARK: triage
 
     /// Done-when: a directory with crashes of three different zoo variants gives three groups,
