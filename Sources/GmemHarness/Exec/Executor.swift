@@ -150,8 +150,19 @@ public enum Executor {
         return UInt8(v)
     }
 
-    /// Dispatch one op to the model's kernel paths.
+    /// Dispatch one op to the model's kernel paths. An op that aborts drops the locks its
+    /// path still held, here, on the OS thread that took them (every executor comes through
+    /// here, so sequential, deterministic and threads mode all do).
     static func apply(_ op: Op, _ m: Model) throws(ModelAbort) -> SysResult {
+        do {
+            return try dispatch(op, m)
+        } catch {
+            m.abandonLocks(of: m.current)
+            throw error
+        }
+    }
+
+    static func dispatch(_ op: Op, _ m: Model) throws(ModelAbort) -> SysResult {
         func a(_ k: String) -> Int { op[k] }
         switch op.kind {
         case .vmCreate:
