@@ -262,6 +262,27 @@ public final class Model {
         schedPoint(.unlock(l))
     }
 
+    /// An op cut short by a `ModelAbort` (a deadlock, a fatal lockdep report, a run torn down)
+    /// leaves the locks its kernel path held: the kernel would have dropped them on its way
+    /// out. Drop them here, newest first, on the thread that took them (the caller: the
+    /// executor calls this where it catches the abort), so the pthread rwlock is unlocked by
+    /// its owner, never destroyed while locked, and the ModelLock deinit frees it (before, an
+    /// aborted run leaked the rwlock of every lock it held: LeakSanitizer in the fuzzers).
+    public func abandonLocks(of t: Int) {
+        while true {
+            let h: Lockdep.Held? = threaded
+                ? atomicSection.withLock { lockdep.popLast(thread: t) }
+                : lockdep.popLast(thread: t)
+            guard let h else { return }
+            if threaded {
+                atomicSection.withLock { h.lock.forget(h.mode, by: t) }
+            } else {
+                h.lock.forget(h.mode, by: t)
+            }
+            h.lock.releaseOS()
+        }
+    }
+
     /// Threads mode: lockdep under the atomic section, then the real (blocking) pthread lock.
     private func lockThreaded(_ l: ModelLock, _ mode: LockMode) throws(ModelAbort) {
         scheduler?.schedPoint(self, .lock(l, mode))

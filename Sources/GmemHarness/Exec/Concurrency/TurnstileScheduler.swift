@@ -29,6 +29,11 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
     /// Logical thread id that ran each step (the realized schedule: `schedule steps=` of it
     /// replays this run exactly).
     private(set) var steps: [Int] = []
+    /// Per decision: the program index of the op the picked thread then runs (continues or
+    /// starts), and the thread program order would have picked. The minimizer uses them to
+    /// keep a tape aligned when it removes ops, and to count preemptions (steps != defaults).
+    private(set) var stepOps: [Int] = []
+    private(set) var stepDefaults: [Int] = []
     /// One line per decision when tracing.
     private(set) var trace: [String]?
     /// Set when the run ends early (unexpected finding, deadlock): threads unwind one by one,
@@ -81,13 +86,16 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
         if spinning && cands.count > 1 { cands.removeAll { $0 == running } }
         let cur: Int? = running >= 0 && cands.contains(running) ? running : nil
         decisions += 1
+        let fallback: Int
+        if let c = cur, threads[c].inOp { fallback = c } else {
+            fallback = cands.min { self.programIndex($0) < self.programIndex($1) }!
+        }
         let pick = policy.choose(decision: decisions, candidates: cands, current: cur, spinning: spinning,
                                  slotOf: { $0 >= 0 && $0 < 64 && self.slotOf[$0] >= 0 ? self.slotOf[$0] : nil },
-                                 programOrderPick: {
-                                     if let c = cur, self.threads[c].inOp { return c }
-                                     return cands.min { self.programIndex($0) < self.programIndex($1) }!
-                                 })
+                                 programOrderPick: { fallback })
         steps.append(threads[pick].id)
+        stepOps.append(programIndex(pick))
+        stepDefaults.append(threads[fallback].id)
         if trace != nil {
             let from = running >= 0 ? "t\(threads[running].id) \(why)" : "start"
             trace!.append("step \(steps.count - 1): \(from) -> t\(threads[pick].id)")
