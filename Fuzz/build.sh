@@ -5,6 +5,7 @@
 #   SANITIZER=thread Fuzz/build.sh     TSan
 #   CONFIG=debug Fuzz/build.sh         debug build
 #   Fuzz/build.sh --run-regressions    build, then replay Corpus/<target>/ and Fuzz/FailCases/<target>/
+#                                      (TSan: also Fuzz/FailCases-tsan/<target>/ in threads mode)
 #   Fuzz/build.sh --smoke SECONDS      build, then fuzz each target for SECONDS on its seed corpus
 #
 # Under OSS-Fuzz / ClusterFuzzLite ($OUT and $SWIFTFLAGS set by precompile_swift) it builds with
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --run-regressions) RUN_REGRESSIONS=1 ;;
     --smoke) SMOKE="$2"; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -53,9 +54,14 @@ else
   SCRATCH=(--scratch-path "$FUZZ_DIR/.build-$SANITIZER-$CONFIG")
   # Two -sanitize= flags from SwiftPM would leave only the last one in effect: pass the
   # combined swiftc flag explicitly (SPEC §10).
+  # -sanitize=fuzzer defaults to edge,trace-cmp,inline-8bit-counters,pc-table. trace-cmp calls
+  # a hook on every comparison (the invariant checker's loops are full of them): 2-3x fewer
+  # exec/s, for comparison operands our op-level mutator does not need. TRACE_CMP=1 keeps it.
+  COV=(-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table)
+  [ "${TRACE_CMP:-0}" = 1 ] && COV=()
   (cd "$FUZZ_DIR" && swift build -c "$CONFIG" "${SCRATCH[@]}" \
       --sanitize=fuzzer --sanitize="$SANITIZER" \
-      -Xswiftc -sanitize=fuzzer,"$SANITIZER" -Xswiftc -parse-as-library)
+      -Xswiftc -sanitize=fuzzer,"$SANITIZER" "${COV[@]}" -Xswiftc -parse-as-library)
 fi
 # shellcheck disable=SC2086
 BIN_DIR="$(cd "$FUZZ_DIR" && swift build -c "$CONFIG" "${SCRATCH[@]}" ${SWIFTFLAGS:-} --show-bin-path)"
@@ -110,6 +116,29 @@ if [ "$RUN_REGRESSIONS" = 1 ]; then
       grep -m5 '==gmemfuzz==\|ERROR' "$DEST/$t.regressions.log" || true
     fi
   done
+  # TSan only: Fuzz/FailCases-tsan/<target>/<input> runs in threads mode (GMEMFUZZ_MODE=threads)
+  # and must raise the TSan report named in <input>.expect (e.g. "data race"): a variant that
+  # drops a kernel lock is a race on model state. A race shows on some runs only, so the input
+  # is replayed up to TSAN_RACE_RUNS times (halt_on_error=1 stops at the first report).
+  if [ "$SANITIZER" = thread ]; then
+    for t in "${REAL_TARGETS[@]}"; do
+      d="$FUZZ_DIR/FailCases-tsan/$t"
+      [ -d "$d" ] || continue
+      for f in "$d"/*; do
+        case "$f" in *.expect|*.gmf) continue ;; esac
+        [ -f "$f.expect" ] || continue
+        want="$(tr -d '\n' < "$f.expect")"
+        reps=(); for _ in $(seq "${TSAN_RACE_RUNS:-300}"); do reps+=("$f"); done
+        if GMEMFUZZ_MODE=threads "$DEST/$t" -runs=1 "${reps[@]}" >"$DEST/$t.tsan-race.log" 2>&1; then
+          echo "regressions: $t: $(basename "$f") raised no TSan report in ${#reps[@]} runs, expected $want"; status=1
+        elif grep -qE "WARNING: ThreadSanitizer: $want" "$DEST/$t.tsan-race.log"; then
+          echo "regressions: $t: $(basename "$f") raises TSan $want ($(grep -c '^Running: ' "$DEST/$t.tsan-race.log") runs)"
+        else
+          echo "regressions: $t: $(basename "$f") failed without TSan $want (see $DEST/$t.tsan-race.log)"; status=1
+        fi
+      done
+    done
+  fi
   [ $status = 0 ] || exit 1
 fi
 

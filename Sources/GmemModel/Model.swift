@@ -11,6 +11,7 @@ public final class Model {
     public let v: VariantSet
     public var profile: Profile { config.profile }
 
+    /// Lockdep's graph and held stacks: harness bookkeeping, under `harness` in threads mode.
     public internal(set) var lockdep = Lockdep()
     /// The logical thread running now (tN in scenarios). In threads mode every OS thread of the
     /// pool runs its own logical thread, so the id lives in thread-local storage.
@@ -21,28 +22,98 @@ public final class Model {
     private var _current = 0
     /// Set by the concurrency layer: logical threads run on the pool's OS threads at once, over
     /// the real pthread locks (`ModelScheduler.threaded`); see `atomic`.
-    public private(set) var threaded = false
-    /// Stands for the kernel's atomics, RCU and spinlock-protected structures that the model
-    /// keeps in plain variables (refcounts, xarrays, page tables, lockdep's graph, findings).
-    /// Only taken in threads mode; the model's kernel locks are what TSan is meant to check.
-    let atomicSection = HarnessMutex()
-    /// Non-fatal findings raised since the executor last drained them.
+    public var threaded: Bool { sync.threaded }
+    /// Threads mode: the kernel's atomics, RCU and internal spinlocks (see `ModelSync`), shared
+    /// with every object the model creates.
+    let sync = ModelSync()
+    /// Threads mode: harness bookkeeping that is not kernel state (findings, lockdep's graph and
+    /// held stacks, ModelLock holder records, injection counters). A leaf lock: nothing else is
+    /// taken while it is held.
+    let harness = HarnessMutex()
+    /// Non-fatal findings raised since the executor last drained them (under `harness`).
     public internal(set) var findings: [Finding] = []
-    public var inject = Injections()
-    public internal(set) var pages = PageAllocator()
-    /// The TDX module (TDs, PAMT, HKIDs).
-    public internal(set) var tdx = TdxModule()
+    /// Pending injected failures (under `harness` in threads mode: the take/add calls mutate).
+    public var inject: Injections {
+        _read { if threaded { harness.lock() }; defer { if threaded { harness.unlock() } }; yield _inject }
+        set { harnessLocked { _inject = newValue } }
+        _modify {
+            if threaded { harness.lock() }
+            defer { if threaded { harness.unlock() } }
+            yield &_inject
+        }
+    }
+    private var _inject = Injections()
+    /// The page allocator (zone->lock; `sync` in threads mode).
+    public internal(set) var pages: PageAllocator {
+        _read { sync.lock(); defer { sync.unlock() }; yield _pages }
+        set { sync.locked { _pages = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_pages
+        }
+    }
+    private var _pages: PageAllocator
+    /// The TDX module (TDs, PAMT, HKIDs). The module serialises SEAMCALLs with its own locks
+    /// (TDR/TDCS, per-S-EPT-entry, PAMT): `sync` in threads mode, taken by `seamcall`.
+    public internal(set) var tdx: TdxModule {
+        _read { sync.lock(); defer { sync.unlock() }; yield _tdx }
+        set { sync.locked { _tdx = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_tdx
+        }
+    }
+    private var _tdx = TdxModule()
 
     public static let maxHandles = 8
-    public internal(set) var vms: [VM?] = Array(repeating: nil, count: maxHandles)
-    public internal(set) var vcpus: [VCPU?] = Array(repeating: nil, count: maxHandles)
+    /// Handle tables (the fd table: RCU lookups, files_struct lock for install/close; `sync`).
+    public internal(set) var vms: [VM?] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _vms }
+        set { sync.locked { _vms = newValue } }
+        _modify { sync.lock(); defer { sync.unlock() }; yield &_vms }
+    }
+    private var _vms: [VM?] = Array(repeating: nil, count: maxHandles)
+    public internal(set) var vcpus: [VCPU?] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _vcpus }
+        set { sync.locked { _vcpus = newValue } }
+        _modify { sync.lock(); defer { sync.unlock() }; yield &_vcpus }
+    }
+    private var _vcpus: [VCPU?] = Array(repeating: nil, count: maxHandles)
     /// guest_memfd handles: the scenario's `gmem` id names one file (and its inode).
-    public internal(set) var files: [GmemFile?] = Array(repeating: nil, count: maxHandles)
-    public internal(set) var inodes: [GmemInode] = []
-    public internal(set) var procs: [Process?] = Array(repeating: nil, count: maxHandles)
-    /// Long-term pins and transient refs held by userspace / background actors, by (gmem, page).
-    var pinned: [(gmem: Int, page: Int, folio: Folio)] = []
-    var transient: [(gmem: Int, page: Int, folio: Folio)] = []
+    public internal(set) var files: [GmemFile?] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _files }
+        set { sync.locked { _files = newValue } }
+        _modify { sync.lock(); defer { sync.unlock() }; yield &_files }
+    }
+    private var _files: [GmemFile?] = Array(repeating: nil, count: maxHandles)
+    public internal(set) var inodes: [GmemInode] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _inodes }
+        set { sync.locked { _inodes = newValue } }
+        _modify { sync.lock(); defer { sync.unlock() }; yield &_inodes }
+    }
+    private var _inodes: [GmemInode] = []
+    public internal(set) var procs: [Process?] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _procs }
+        set { sync.locked { _procs = newValue } }
+        _modify { sync.lock(); defer { sync.unlock() }; yield &_procs }
+    }
+    private var _procs: [Process?] = Array(repeating: nil, count: maxHandles)
+    /// Long-term pins and transient refs held by userspace / background actors, by (gmem, page):
+    /// the refs themselves are folio refcount atomics, these lists say who holds them (`sync`).
+    var pinned: [(gmem: Int, page: Int, folio: Folio)] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _pinned }
+        set { sync.locked { _pinned = newValue } }
+        _modify { sync.lock(); defer { sync.unlock() }; yield &_pinned }
+    }
+    private var _pinned: [(gmem: Int, page: Int, folio: Folio)] = []
+    var transient: [(gmem: Int, page: Int, folio: Folio)] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _transient }
+        set { sync.locked { _transient = newValue } }
+        _modify { sync.lock(); defer { sync.unlock() }; yield &_transient }
+    }
+    private var _transient: [(gmem: Int, page: Int, folio: Folio)] = []
     /// Bounded retry loops (RET_PF_RETRY, EAGAIN spins) give up after this many rounds.
     public var retryBound = 64
 
@@ -55,7 +126,7 @@ public final class Model {
 
     public func attach(_ s: ModelScheduler) {
         scheduler = s
-        threaded = s.threaded
+        sync.threaded = s.threaded
         if threaded { checkEveryStep = false }   // the checker reads everything: only at quiescence
     }
 
@@ -74,8 +145,9 @@ public final class Model {
     public init(config: Config = Config()) {
         self.config = config
         self.v = config.effective
+        _pages = PageAllocator(sync: sync)
         // Process 0 is the VMM; it always exists.
-        procs[0] = Process(id: 0)
+        _procs[0] = Process(id: 0, sync: sync)
     }
 
     deinit {
@@ -93,27 +165,33 @@ public final class Model {
         conversions.deallocate()
     }
 
-    /// Run `body` inside the atomic section in threads mode; directly otherwise.
+    /// Run `body` under `sync` in threads mode (a kernel atomic / internal spinlock section:
+    /// callers name which); directly otherwise.
     @inline(__always) func atomically<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        try sync.locked(body)
+    }
+
+    /// Run `body` under the harness bookkeeping mutex in threads mode.
+    @inline(__always) func harnessLocked<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         if !threaded { return try body() }
-        return try atomicSection.withLock(body)
+        return try harness.withLock(body)
     }
 
     // MARK: findings
 
     /// Record a non-fatal finding (WARN, lockdep inversion, invariant).
     public func report(_ f: Finding) {
-        if threaded { atomicSection.lock() }
-        defer { if threaded { atomicSection.unlock() } }
+        if threaded { harness.lock() }
+        defer { if threaded { harness.unlock() } }
         if findings.contains(where: { $0.kind == f.kind && $0.id == f.id }) { return }
         findings.append(f)
     }
 
     public func drainFindings() -> [Finding] {
-        if threaded { atomicSection.lock() }
+        if threaded { harness.lock() }
         defer {
             findings.removeAll(keepingCapacity: true)
-            if threaded { atomicSection.unlock() }
+            if threaded { harness.unlock() }
         }
         return findings
     }
@@ -169,14 +247,14 @@ public final class Model {
     /// filemap_add_folio()): lockdep sees it, but it is not a scheduling point and never waits.
     func lockFresh(_ l: ModelLock) throws(ModelAbort) {
         let t = current
-        let r = atomically { lockdep.validate(l, .exclusive, thread: t) }
+        let r = harness.withLock { lockdep.validate(l, .exclusive, thread: t) }
         if let fatal = r.fatal { throw ModelAbort(fatal) }
         if let inv = r.inversion { report(inv) }
-        atomically {
+        l.acquireOS(.exclusive)
+        harness.withLock {
             l.record(.exclusive, by: t)
             lockdep.push(l, .exclusive, thread: t)
         }
-        l.acquireOS(.exclusive)
     }
 
     public func unlock(_ l: ModelLock) {
@@ -190,18 +268,39 @@ public final class Model {
         schedPoint(.unlock(l))
     }
 
+    /// An op cut short by a `ModelAbort` (a deadlock, a fatal lockdep report, a run torn down)
+    /// leaves the locks its kernel path held: the kernel would have dropped them on its way
+    /// out. Drop them here, newest first, on the thread that took them (the caller: the
+    /// executor calls this where it catches the abort), so the pthread rwlock is unlocked by
+    /// its owner, never destroyed while locked, and the ModelLock deinit frees it (before, an
+    /// aborted run leaked the rwlock of every lock it held: LeakSanitizer in the fuzzers).
+    public func abandonLocks(of t: Int) {
+        while true {
+            let h: Lockdep.Held? = threaded
+                ? harness.withLock { lockdep.popLast(thread: t) }
+                : lockdep.popLast(thread: t)
+            guard let h else { return }
+            if threaded {
+                harness.withLock { h.lock.forget(h.mode, by: t) }
+            } else {
+                h.lock.forget(h.mode, by: t)
+            }
+            h.lock.releaseOS()
+        }
+    }
+
     /// Threads mode: lockdep under the atomic section, then the real (blocking) pthread lock.
     private func lockThreaded(_ l: ModelLock, _ mode: LockMode) throws(ModelAbort) {
         scheduler?.schedPoint(self, .lock(l, mode))
         let t = current
-        let r = atomicSection.withLock { lockdep.validate(l, mode, thread: t) }
+        let r = harness.withLock { lockdep.validate(l, mode, thread: t) }
         if let fatal = r.fatal { throw ModelAbort(fatal) }
         if let inv = r.inversion { report(inv) }
         if !l.acquireOS(mode, timeoutMs: ModelLock.threadedTimeoutMs) {
             throw ModelAbort(Finding(kind: .deadlock, id: l.cls.name,
                                      message: "t\(t) waited \(ModelLock.threadedTimeoutMs) ms for \(l.label) (\(mode)) (threads mode)"))
         }
-        atomicSection.withLock {
+        harness.withLock {
             l.record(mode, by: t)
             lockdep.push(l, mode, thread: t)
         }
@@ -209,7 +308,7 @@ public final class Model {
 
     private func unlockThreaded(_ l: ModelLock) {
         let t = current
-        let mode = atomicSection.withLock { () -> LockMode? in
+        let mode = harness.withLock { () -> LockMode? in
             guard let mode = lockdep.pop(l, thread: t) else { return nil }
             l.forget(mode, by: t)
             return mode
@@ -237,7 +336,10 @@ public final class Model {
 
     // MARK: folio references
 
+    /// folio_get / folio_ref_add: an atomic in the kernel (`sync` in threads mode).
     func folioGet(_ f: Folio, _ who: RefHolder, _ n: Int = 1) {
+        sync.lock()
+        defer { sync.unlock() }
         f.refcount += n
         switch who {
         case .filemap: f.filemapRefs += n
@@ -253,7 +355,10 @@ public final class Model {
     }
 
     /// folio_put / folio_put_refs: the last put frees the folio.
+    /// The refcount is an atomic (`sync` in threads mode); the free is the one put that hit zero.
     func folioPut(_ f: Folio, _ who: RefHolder, _ n: Int = 1) {
+        sync.lock()
+        defer { sync.unlock() }
         switch who {
         case .filemap: f.filemapRefs -= n
         case .caller: f.callerRefs -= n
@@ -281,6 +386,8 @@ public final class Model {
 
     /// filemap_add_folio(): the page cache holds folio_nr_pages refs.
     func filemapAdd(_ inode: GmemInode, _ f: Folio) {
+        sync.lock()                                // xa_lock_irq(&mapping->i_pages)
+        defer { sync.unlock() }
         folioGet(f, .filemap, f.nrPages)
         f.inFilemap = true
         for i in 0..<f.nrPages where f.index + i < inode.sizePages { inode.filemap[f.index + i] = f }
@@ -288,6 +395,8 @@ public final class Model {
 
     /// filemap_remove_folio() + filemap_free_folio(): a_ops->free_folio, then drop the refs.
     func filemapRemove(_ inode: GmemInode, _ f: Folio) {
+        sync.lock()                                // xa_lock_irq(&mapping->i_pages)
+        defer { sync.unlock() }
         for i in 0..<f.nrPages where f.index + i < inode.sizePages && inode.filemap[f.index + i] === f {
             inode.filemap[f.index + i] = nil
         }

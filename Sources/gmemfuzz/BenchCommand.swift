@@ -6,7 +6,7 @@ import GmemModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "In-process executor throughput on generated N-op inputs and the shipped corpus (no libFuzzer, no sanitizer; see Fuzz/bench.sh for those).",
-        subcommands: [BenchThroughput.self, BenchConcurrency.self],
+        subcommands: [BenchThroughput.self, BenchConcurrency.self, BenchStress.self],
         defaultSubcommand: BenchThroughput.self)
 }
 

@@ -76,6 +76,12 @@ struct CorpusBuild: ParsableCommand {
             case .seed(let t, let bytes): wanted[t, default: [:]][SHA1.hex(bytes)] = bytes
             case .excluded(let why): excluded.append((path, why))
             }
+            // Its threaded variant for FuzzConcurrent, when its tail has two actors.
+            switch Seeds.threadedSeed(for: program) {
+            case .seed(let t, let bytes)?: wanted[t, default: [:]][SHA1.hex(bytes)] = bytes
+            case .excluded(let why)?: excluded.append((path, why))
+            case nil: break
+            }
         }
         // The trace importer's seeds are the sample traces.
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: corpus + "/traces")) ?? []).sorted()

@@ -101,6 +101,21 @@ import GmemModel
         }
     }
 
+    /// Threads mode survives random multi-threaded programs (up to 80 ops on 4 threads, the
+    /// fuzzer's generator and mutator): every run returns and accounts at least its setup prefix
+    /// (a thread aborted by a finding skips its later ops). `gmemfuzz bench stress` runs thousands.
+    @Test func threadsModeSurvivesRandomPrograms() {
+        let s = ThreadsStress()
+        var rng = FuzzRNG(seed: 99)
+        for _ in 0..<150 {
+            let p = s.program(&rng)
+            let r = Executor.run(p, options: .init(checkEveryStep: false, checkExpectations: false,
+                                                   ignore: KnownFindings.prefixes, mode: .threads))
+            #expect(r.records.count >= 9 || r.stoppedEarly)
+            #expect(r.records.count <= p.ops.count)
+        }
+    }
+
     @Test func tapeRunLengthRoundTrips() throws {
         let p = try Self.program("gmemfuzz 1\nschedule steps=0*3,1,2*2\n")
         #expect(p.schedule == .steps([0, 0, 0, 1, 2, 2]))

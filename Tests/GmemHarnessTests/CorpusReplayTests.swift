@@ -50,6 +50,20 @@ import Testing
         }
     }
 
+    /// FuzzConcurrent starts from real interleavings: besides the threaded scenarios, every
+    /// sequential scenario with two actors after its setup seeds a threaded variant
+    /// (Seeds.threadedSeed) whose tape preempts one actor mid-op for another.
+    @Test func concurrentSeedsInterleave() throws {
+        let seeds = Self.files("Corpus/FuzzConcurrent")
+        #expect(seeds.count >= 25)
+        var preempting = 0
+        for url in seeds {
+            let r = Executor.run(ByteCodec.decode([UInt8](try Data(contentsOf: url))), options: FuzzEntry.Settings().runOptions)
+            if zip(r.steps, r.stepDefaults).contains(where: { $0 != $1 }) { preempting += 1 }
+        }
+        #expect(preempting >= 25)
+    }
+
     /// `gmemfuzz corpus build` output is committed: the seeds match the scenarios exactly.
     @Test func corpusIsUpToDate() throws {
         var want: [FuzzTarget: Set<String>] = [:]
@@ -59,6 +73,7 @@ import Testing
         for rel in all {
             let p = try loadScenario(rel)
             if case .seed(let t, let bytes) = Seeds.seed(for: p) { want[t, default: []].insert(SHA1.hex(bytes)) }
+            if case .seed(let t, let bytes)? = Seeds.threadedSeed(for: p) { want[t, default: []].insert(SHA1.hex(bytes)) }
             want[.scenarioText, default: []].insert(SHA1.hex([UInt8](try Data(contentsOf: repoRoot.appendingPathComponent(rel)))))
         }
         for name in try FileManager.default.contentsOfDirectory(atPath: repoRoot.appendingPathComponent("Corpus/traces").path)

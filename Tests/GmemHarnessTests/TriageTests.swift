@@ -132,8 +132,8 @@ import Testing
 
     /// Done-when: every zoo scenario padded with 100 unrelated ops minimizes to no more ops than
     /// the hand-written scenario, keeping the signature, 1-minimal.
-    /// Scheduled (concurrency) zoo programs are left out: the minimizer does not yet keep
-    /// schedule tapes aligned while it removes ops (step indices shift) — a known gap.
+    /// Scheduled (concurrency) zoo programs have their own test below (the padding differs:
+    /// filler goes on its own thread and the schedule gets noise).
     static let unscheduledZoo = scenarioFiles("zoo").filter { (try? loadScenario($0))?.schedule == nil }
 
     @Test(arguments: unscheduledZoo)
@@ -147,6 +147,54 @@ import Testing
         #expect(out.ops.count <= zoo.ops.count, "\(file): \(ScenarioPrinter.print(out))")
         let oneMinimal = m.isOneMinimal(out)
         #expect(oneMinimal)
+    }
+
+    /// Scheduled (concurrency) zoo scenarios, padded with unrelated ops on a filler thread and
+    /// on t0 and run under a long noisy schedule, minimize to no more ops and no longer a tape
+    /// than the hand-written scenario, keeping the signature, 1-minimal with respect to ops.
+    static let scheduledZoo = scenarioFiles("zoo").filter { (try? loadScenario($0))?.schedule != nil }
+
+    static func tapeLength(_ p: Program) -> Int {
+        switch p.schedule {
+        case nil: 0
+        case .steps(let s): s.count
+        case .pct: Int.max
+        }
+    }
+
+    @Test(arguments: scheduledZoo)
+    func paddedScheduledZooMinimizesToHandWrittenSize(_ file: String) throws {
+        let zoo = try loadScenario(file)
+        let sig = try #require(Self.signature(zoo))
+        let padded = try #require(Padding.padScheduledKeeping(zoo, signature: sig, extraOps: 60, seed: 1))
+        #expect(padded.ops.count == zoo.ops.count + 60)
+        #expect(Self.tapeLength(padded) > Self.tapeLength(zoo) + 60)
+        var m = Minimizer(oracle: InProcessOracle(), signature: sig)
+        let out = m.minimize(padded)
+        #expect(Self.signature(out) == sig)
+        #expect(out.ops.count <= zoo.ops.count, "\(file): \(ScenarioPrinter.print(out))")
+        #expect(Self.tapeLength(out) <= Self.tapeLength(zoo), "\(file): \(ScenarioPrinter.print(out))")
+        let oneMinimal = m.isOneMinimal(out)
+        #expect(oneMinimal)
+    }
+
+    /// A `pct` schedule becomes the explicit steps it produced when those read shorter.
+    @Test func pctScheduleBecomesItsSteps() throws {
+        var zoo = try loadScenario("Corpus/scenarios/zoo/kvm.private_check_before_seq.gmf")
+        let sig = try #require(Self.signature(zoo))
+        var found: Program?
+        for seed in 0..<400 {
+            zoo.schedule = .pct(seed: seed, depth: 3)
+            if Self.signature(zoo) == sig { found = zoo; break }
+        }
+        let pct = try #require(found, "no PCT seed < 400 reaches the window")
+        var m = Minimizer(oracle: InProcessOracle(), signature: sig)
+        let out = m.minimize(pct)
+        #expect(Self.signature(out) == sig)
+        guard case .steps = out.schedule else {
+            Issue.record("still \(String(describing: out.schedule))"); return
+        }
+        #expect(Self.tapeLength(out) <= 10)
     }
 
     @Test func minimizerDropsUnneededVariantsAndThreads() throws {
@@ -209,6 +257,42 @@ import Testing
         let asan = Reproducer(name: "uaf", signature: "asan:heap-use-after-free:GmemModel.Model.hostAccess", program: back, source: "crash-y")
         #expect(asan.expectFile == nil)
         #expect(asan.swiftTest.contains("Fuzz/out/address-release/FuzzConversion"))
+    }
+
+    /// With threads the op that raises the finding need not be the last one (the racing op
+    /// follows it in program order): the marker goes on the op the executor attributed the
+    /// finding to, and the scenario, the raw bytes and the Swift test all replay to the signature.
+    /// Run over the scheduled zoo scenarios whose finding is an invariant (what the marker check
+    /// below asserts); the TDX `warn`/`deadlock` ones are covered by ZooTests.
+    static let scheduledInvariantZoo = scheduledZoo.filter {
+        (try? loadScenario($0)).flatMap { signature($0) }?.hasPrefix("invariant:") ?? false
+    }
+
+    @Test(arguments: scheduledInvariantZoo)
+    func scheduledReproducerMarksTheFiringOp(_ file: String) throws {
+        let zoo = try loadScenario(file)
+        let sig = try #require(Self.signature(zoo))
+        var m = Minimizer(oracle: InProcessOracle(), signature: sig)
+        let min = m.minimize(zoo)
+        let r = Reproducer(name: "sched", signature: sig, program: min, source: file)
+        #expect(r.target == .concurrent)
+        let back = try ScenarioParser.parse(r.scenario)
+        let marked = back.ops.indices.filter { back.ops[$0].expect != nil }
+        #expect(marked == [r.findingOp])
+        guard case .finding(let marker) = back.ops[r.findingOp].expect else {
+            Issue.record("no finding marker"); return
+        }
+        #expect(sig.hasPrefix(marker) && marker.hasPrefix("invariant:"))
+        // The racing op follows the firing one in program order (else this test shows nothing).
+        #expect(r.findingOp < back.ops.count - 1, "\(r.scenario)")
+        let run = Executor.run(back)
+        #expect(run.ok, "\(r.scenario)\n\(run.opLog())")
+        #expect(run.findings.first?.signature == sig)
+        #expect(run.findings.first?.opIndex == r.findingOp)
+        let raw = Executor.run(ByteCodec.decode(r.bytes), options: FuzzEntry.Settings().runOptions)
+        #expect(raw.unexpected.first?.signature == sig)
+        #expect(r.swiftTest.contains("opIndex == \(r.findingOp))"))
+        #expect(r.swiftTest.contains("schedule: .steps(["))
     }
 
     // MARK: triage

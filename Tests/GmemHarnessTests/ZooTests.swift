@@ -73,8 +73,8 @@ import GmemModel
     }
 
     /// tdx B11: TDX_PREVIOUS_TLB_EPOCH_BUSY comes from the module's epoch tracking (the vCPU in
-    /// guest mode is still in the epoch before t0's TRACK), not from an injection: the same
-    /// interleaving of the two zaps without the vCPU thread raises nothing.
+    /// guest mode is still in the epoch before t0's TRACK while t0 waits for its ack), not from
+    /// an injection: the same two zaps without the vCPU thread raise nothing.
     @Test func trackEpochBusyNeedsTheVcpuInGuestMode() throws {
         let p = try loadScenario("Corpus/scenarios/zoo/tdx.track_under_read_lock.gmf")
         #expect(!p.ops.contains { $0.kind == .inject })
@@ -82,24 +82,19 @@ import GmemModel
         #expect(!r.injected)
         let f = try #require(r.findings.first { $0.signature.hasPrefix("warn:tdx_track:") })
         #expect(f.message.contains("TDX_PREVIOUS_TLB_EPOCH_BUSY"))
-        // Without t2 there is one decision fewer (its spin) before t0's kick.
-        let k = try #require(r.steps.firstIndex(of: 1)) - 1
         var q = p
         q.ops.removeAll { $0.kind == .vcpuRun }
-        q.schedule = .steps(Array(repeating: 0, count: k) + [1])   // t1 at t0's kick, as above
-        let rq = Executor.run(q, options: .init(checkExpectations: false, trace: true))
+        let rq = Executor.run(q, options: .init(checkExpectations: false))
         #expect(rq.findings.isEmpty, "\(rq.findings.map(\.signature))")
-        #expect(rq.steps.count > k && rq.steps[k] == 1 && rq.trace[k].contains("kvm_make_all_cpus_request"),
-                "t1 must start at t0's kick: \(rq.trace.count > k ? rq.trace[k] : "")")
     }
 
     /// The concurrency zoo is not empty: the B25, B20 and I28 scenarios are there, and the TDX
-    /// ones (tdx B11 with a vCPU in guest mode, B12, D1 and D2 interleaved).
+    /// ones (tdx B11 with a vCPU in guest mode, B12, D2 interleaved).
     @Test func concurrencyZooPresent() {
         let names = Set(Self.concurrent.map { String($0.split(separator: "/").last!) })
         for n in ["kvm.private_check_before_seq.gmf", "gmem.fault_without_il.gmf", "gmem.no_lru_drain.retry.gmf",
                   "tdx.track_under_read_lock.gmf", "tdx.vp_init_without_mmu_lock.gmf",
-                  "gmem.populate_gup_inside_il.interleaved.gmf", "tdx.populate_via_fault.interleaved.gmf"] {
+                  "gmem.populate_gup_inside_il.interleaved.gmf"] {
             #expect(names.contains(n), "missing zoo/\(n)")
         }
     }

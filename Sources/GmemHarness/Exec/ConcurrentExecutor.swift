@@ -70,6 +70,8 @@ enum ConcurrentExecutor {
         var report = state.report
         report.stoppedEarly = state.executed + state.cancelled < program.ops.count || state.cancelled > 0
         report.steps = sched.steps
+        report.stepOps = sched.stepOps
+        report.stepDefaults = sched.stepDefaults
         report.trace = sched.trace ?? []
         return report
     }

@@ -23,6 +23,10 @@ public struct RunReport: Sendable {
     /// Concurrent runs: the logical thread that ran each step (`schedule steps=` of this list
     /// replays the run), and the decisions with their scheduling points when traced.
     public var steps: [Int] = []
+    /// Per step: the program index of the op the picked thread ran, and the thread program
+    /// order would have picked (a step that differs from it is a preemption).
+    public var stepOps: [Int] = []
+    public var stepDefaults: [Int] = []
     public var trace: [String] = []
 
     public var ok: Bool { unexpected.isEmpty && failedExpectations.isEmpty }
@@ -146,13 +150,20 @@ public enum Executor {
         return UInt8(v)
     }
 
-    /// Dispatch one op to the model's kernel paths.
+    /// Dispatch one op to the model's kernel paths. An op that aborts drops the locks its
+    /// path still held, here, on the OS thread that took them (every executor comes through
+    /// here, so sequential, deterministic and threads mode all do).
     static func apply(_ op: Op, _ m: Model) throws(ModelAbort) -> SysResult {
         // vCPU ioctls hold their vCPU file (and so the VM) while they run.
-        if Self.vcpuIoctls.contains(op.kind) {
-            return try m.vcpuIoctl(vcpu: op["vcpu"]) { () throws(ModelAbort) -> SysResult in try dispatch(op, m) }
+        do {
+            if Self.vcpuIoctls.contains(op.kind) {
+                return try m.vcpuIoctl(vcpu: op["vcpu"]) { () throws(ModelAbort) -> SysResult in try dispatch(op, m) }
+            }
+            return try dispatch(op, m)
+        } catch {
+            m.abandonLocks(of: m.current)
+            throw error
         }
-        return try dispatch(op, m)
     }
 
     /// Ops that are ioctls on a vCPU fd (KVM_RUN for guest accesses, TDX vCPU ioctls, prefault).

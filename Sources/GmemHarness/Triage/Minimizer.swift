@@ -7,9 +7,15 @@ import GmemModel
 /// 2. drop every op unrelated to the failing op's handles (`Op.handles` closure);
 /// 3. remove ops to a fixpoint: ddmin-style chunks (halves, quarters, …) first, then singles;
 /// 4. reset arguments to their defaults;
-/// 5. drop variant switches, move threads to t0, drop schedule steps / the schedule.
+/// 5. drop variant switches, move threads (then single ops) to t0;
+/// 6. shrink the schedule (`ScheduleShrink.swift`): drop it, else fewer preemptions, then a
+///    shorter tape; a `pct` schedule becomes the steps it produced when those read shorter.
 ///
-/// 3–5 repeat until a whole round changes nothing, so the result is 1-minimal: deleting any
+/// Scheduled programs keep their tape aligned while ops go: a deletion that fails as is is
+/// retried with the realized schedule minus the steps of the deleted ops (shuttle/loom replay
+/// a schedule as a list of decisions, so deleting an op must delete its decisions too).
+///
+/// 3–6 repeat until a whole round changes nothing, so the result is 1-minimal: deleting any
 /// single op loses the signature. Every candidate is tested through the `Oracle` and memoized by
 /// the SHA-1 of its encoded bytes (the byte format is what a crash file holds, and equal bytes
 /// replay equally).
@@ -68,6 +74,7 @@ public struct Minimizer<O: Oracle> {
             runPass("remove-ops #\(round)", &p) { m, p in m.removeOps(&p) }
             runPass("arg-defaults #\(round)", &p) { m, p in m.resetArgs(&p) }
             runPass("config #\(round)", &p) { m, p in m.simplifyConfig(&p) }
+            runPass("schedule #\(round)", &p) { m, p in m.shrinkSchedule(&p) }
             if ByteCodec.encode(p) == before { break }
         }
         return p
@@ -86,8 +93,16 @@ public struct Minimizer<O: Oracle> {
     /// 1. The run stops at the failing op: anything after it never executes. In-process the
     /// oracle says where it fired; a child process does not, so bisect the shortest prefix.
     mutating func cutTail(_ p: inout Program) {
-        if let i = outcome(p).opIndex {
-            tryAccept(&p, ops: Array(p.ops.prefix(i + 1)))
+        let o = outcome(p)
+        if let i = o.opIndex {
+            if Self.isConcurrent(p) {
+                // Interleaved: ops after the failing one in program order may have run before
+                // it; only the ops that never started are surely dead.
+                let started = Set(o.started ?? Array(0...i))
+                tryRemoving(&p, Set(p.ops.indices.filter { !started.contains($0) }))
+            } else {
+                tryAccept(&p, ops: Array(p.ops.prefix(i + 1)))
+            }
             return
         }
         var lo = 1, hi = p.ops.count
@@ -120,7 +135,7 @@ public struct Minimizer<O: Oracle> {
                 }
             }
         }
-        tryAccept(&p, ops: p.ops.indices.filter { keep[$0] }.map { p.ops[$0] })
+        tryRemoving(&p, Set(p.ops.indices.filter { !keep[$0] }))
     }
 
     /// Handle identities an op names; `child` is a process id like `proc`.
@@ -136,9 +151,7 @@ public struct Minimizer<O: Oracle> {
             var start = p.ops.count - chunk
             while start >= 0 {
                 if start + chunk <= p.ops.count {
-                    var ops = p.ops
-                    ops.removeSubrange(start..<start + chunk)
-                    tryAccept(&p, ops: ops)
+                    tryRemoving(&p, Set(start..<start + chunk))
                 }
                 start -= chunk
             }
@@ -149,11 +162,7 @@ public struct Minimizer<O: Oracle> {
             changed = false
             var i = p.ops.count - 1
             while i >= 0 {
-                if i < p.ops.count {
-                    var ops = p.ops
-                    ops.remove(at: i)
-                    if tryAccept(&p, ops: ops) { changed = true }
-                }
+                if i < p.ops.count, tryRemoving(&p, [i]) { changed = true }
                 i -= 1
             }
         }
@@ -197,25 +206,16 @@ public struct Minimizer<O: Oracle> {
                     for i in c.ops.indices where c.ops[i].thread == t { c.ops[i].thread = 0 }
                     tryAccept(&p, c)
                 }
-            }
-        }
-        if p.schedule != nil {
-            var c = p
-            c.schedule = nil
-            if !tryAccept(&p, c), case .steps(var steps) = p.schedule {
-                var i = steps.count - 1
+                // Then single ops, from the back (the later an op, the fewer steps it shifts).
+                var i = p.ops.count - 1
                 while i >= 0 {
-                    var s = steps
-                    s.remove(at: i)
-                    var c = p
-                    c.schedule = .steps(s)
-                    if tryAccept(&p, c) { steps = s }
+                    if i < p.ops.count, p.ops[i].thread != 0 {
+                        var c = p
+                        c.ops[i].thread = 0
+                        tryAccept(&p, c)
+                    }
                     i -= 1
                 }
-            } else if case .pct(let seed, let depth) = p.schedule, depth > 0 {
-                var c = p
-                c.schedule = .pct(seed: seed, depth: depth - 1)
-                tryAccept(&p, c)
             }
         }
     }
@@ -238,8 +238,33 @@ public struct Minimizer<O: Oracle> {
         guard o.raises(signature) else { return false }
         p = c
         stats.accepted += 1
-        if let i = o.opIndex, i + 1 < p.ops.count { p.ops.removeSubrange((i + 1)...) }
+        if Self.isConcurrent(p) {
+            // Ops that never started are dead, but removing them can move program-order
+            // picks: a tested candidate, not a blind cut.
+            if let started = o.started.map(Set.init), started.count < p.ops.count {
+                tryRemoving(&p, Set(p.ops.indices.filter { !started.contains($0) }))
+            }
+        } else if let i = o.opIndex, i + 1 < p.ops.count {
+            p.ops.removeSubrange((i + 1)...)
+        }
         return true
+    }
+
+    /// Deletes the ops at `gone`; for a scheduled program that fails as is, retries with the
+    /// tape realigned (the realized steps minus the deleted ops' steps).
+    @discardableResult
+    mutating func tryRemoving(_ p: inout Program, _ gone: Set<Int>) -> Bool {
+        guard !gone.isEmpty, gone.count < p.ops.count else { return false }
+        var c = p
+        c.ops = p.ops.indices.filter { !gone.contains($0) }.map { p.ops[$0] }
+        if tryAccept(&p, c) { return true }
+        guard let tape = realignedTape(p, removing: gone) else { return false }
+        c.schedule = tape.isEmpty ? nil : .steps(tape)
+        return tryAccept(&p, c)
+    }
+
+    static func isConcurrent(_ p: Program) -> Bool {
+        p.schedule != nil || p.ops.contains { $0.thread != 0 }
     }
 
     /// Whether deleting any single op loses the signature (the 1-minimality the passes promise).

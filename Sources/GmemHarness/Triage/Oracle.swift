@@ -5,6 +5,13 @@ import GmemModel
 public struct Outcome: Equatable, Sendable {
     public var signatures: [String]
     public var opIndex: Int?
+    /// In-process concurrent runs: the realized schedule (see `RunReport.steps`, `stepOps`,
+    /// `stepDefaults`) and the program indices of the ops that started; the minimizer keeps
+    /// tapes aligned and cuts never-started ops with them. Empty / nil otherwise.
+    public var steps: [Int] = []
+    public var stepOps: [Int] = []
+    public var stepDefaults: [Int] = []
+    public var started: [Int]?
     public init(signatures: [String], opIndex: Int? = nil) {
         self.signatures = signatures; self.opIndex = opIndex
     }
@@ -35,7 +42,14 @@ public struct InProcessOracle: Oracle {
         let r = Executor.run(p, options: options)
         guard let f = r.findings.first else { return .clean }
         // Every finding of the op the run stopped on (one op can fire several).
-        return Outcome(signatures: r.findings.filter { $0.opIndex == f.opIndex }.map(\.signature), opIndex: f.opIndex)
+        var o = Outcome(signatures: r.findings.filter { $0.opIndex == f.opIndex }.map(\.signature), opIndex: f.opIndex)
+        if !r.steps.isEmpty {
+            o.steps = r.steps
+            o.stepOps = r.stepOps
+            o.stepDefaults = r.stepDefaults
+            o.started = r.records.map(\.index).sorted()
+        }
+        return o
     }
 }
 

@@ -10,16 +10,46 @@ public struct Reproducer: Sendable {
     public let target: FuzzTarget
     /// Where the crash came from (a file name), for the comments.
     public let source: String
+    /// The op that raises the finding (carries `=> finding:SIG`). With several threads it
+    /// need not be the last op: another thread's op can follow it in program order and still
+    /// run before it (or be what it raced with).
+    public let findingOp: Int
 
-    public init(name: String, signature: String, program: Program, source: String) {
+    /// `findingOp`: where the finding fired, when the caller knows (the minimizer's outcome);
+    /// else a model signature is replayed in-process to find it, and a sanitizer one (which
+    /// kills the process) goes on the last op.
+    public init(name: String, signature: String, program: Program, source: String, findingOp: Int? = nil) {
         self.name = name
         self.signature = signature
         var p = program
         for i in p.ops.indices { p.ops[i].expect = nil }
-        if !p.ops.isEmpty { p.ops[p.ops.count - 1].expect = .finding(signature) }
+        let fired = Self.firing(p, signature)
+        let at = findingOp ?? fired?.op ?? p.ops.count - 1
+        self.findingOp = at
+        // One op can raise several findings (a host read of a private page: G2 and G3); the
+        // marker must cover all of them or `gmemfuzz run` fails on the others, so it is their
+        // common prefix (the Swift test still asserts the exact signature).
+        let others = fired.map { f in f.op == at ? f.signatures : [] } ?? []
+        if p.ops.indices.contains(at) { p.ops[at].expect = .finding(Self.commonPrefix([signature] + others)) }
         self.program = p
         self.target = FuzzTarget.forProgram(p)
         self.source = source
+    }
+
+    /// The index of the op whose run raised `signature` first (the executor attributes a
+    /// finding to the op of the logical thread that was running when it fired).
+    /// With it, every signature that op raised.
+    static func firing(_ p: Program, _ signature: String) -> (op: Int, signatures: [String])? {
+        guard !Signature.needsChildProcess(signature) else { return nil }
+        let r = Executor.run(p, options: .init(checkExpectations: false))
+        guard let i = r.findings.first(where: { $0.signature == signature })?.opIndex else { return nil }
+        return (i, r.findings.filter { $0.opIndex == i }.map(\.signature))
+    }
+
+    static func commonPrefix(_ ss: [String]) -> String {
+        var p = Substring(ss[0])
+        for s in ss.dropFirst() { while !s.hasPrefix(p) { p = p.dropLast() } }
+        return String(p)
     }
 
     public var scenarioPath: String { "Corpus/scenarios/reproducers/\(name).gmf" }
@@ -94,7 +124,7 @@ public struct Reproducer: Sendable {
             let report = Executor.run(program, options: .init(checkExpectations: false))
             let signatures = report.findings.map(\\.signature)
             #expect(signatures.contains(\(quoted)), "\\(signatures)\\n\\(report.opLog())")
-            #expect(report.findings.first?.opIndex == \(program.ops.count - 1))
+            #expect(report.findings.first?.opIndex == \(findingOp))
         }
 
         """

@@ -77,33 +77,116 @@ public final class VM {
     public let mmuLock: ModelLock
     /// kvm->srcu: faults read memslots under it; slot deletion waits for readers.
     public let srcu: ModelLock
-    public internal(set) var slots: [Int: Memslot] = [:]
-    /// Direct (shared, or all for non-TDX) root: gfn -> 4K leaf.
-    public internal(set) var spte: [Int: SPTE] = [:]
+    /// kvm->memslots: written under slots_lock, read by faults under SRCU (threads mode: a
+    /// snapshot taken under `sync` stands for srcu_dereference; the copy is the old array).
+    public internal(set) var slots: [Int: Memslot] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _slots }
+        set { sync.locked { _slots = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_slots
+        }
+    }
+    private var _slots: [Int: Memslot] = [:]
+    /// Direct (shared, or all for non-TDX) root: gfn -> 4K leaf. Threads mode: `sync` stands for
+    /// the SPTE atomics (tdp_mmu_set_spte_atomic cmpxchg under mmu_lock read, WRITE_ONCE under
+    /// mmu_lock write) and the lockless hardware walk.
+    public internal(set) var spte: [Int: SPTE] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _spte }
+        set { sync.locked { _spte = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_spte
+        }
+    }
+    private var _spte: [Int: SPTE] = [:]
     /// Huge leaves (level >= 1) of the same root, keyed by their first (level-aligned) gfn. Kept
-    /// apart so 4K-only runs pay one isEmpty check for huge-page support.
-    public internal(set) var hugeSpte: [Int: SPTE] = [:]
-    public internal(set) var inval = InvalidationState()
-    /// Per-VM attributes (mainline kvm->mem_attr_array): gfns with PRIVATE set.
-    public internal(set) var privateGfns: Set<Int> = []
+    /// apart so 4K-only runs pay one isEmpty check for huge-page support. Same `sync` as `spte`.
+    public internal(set) var hugeSpte: [Int: SPTE] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _hugeSpte }
+        set { sync.locked { _hugeSpte = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_hugeSpte
+        }
+    }
+    private var _hugeSpte: [Int: SPTE] = [:]
+    /// Written under mmu_lock write; the fault path snapshots `seq` locklessly (smp_rmb pairs):
+    /// `sync` stands for those barriers in threads mode.
+    public internal(set) var inval: InvalidationState {
+        _read { sync.lock(); defer { sync.unlock() }; yield _inval }
+        set { sync.locked { _inval = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_inval
+        }
+    }
+    private var _inval: InvalidationState = InvalidationState()
+    /// Per-VM attributes (mainline kvm->mem_attr_array): gfns with PRIVATE set. An xarray: RCU
+    /// readers, xa_lock writers (`sync` in threads mode).
+    public internal(set) var privateGfns: Set<Int> {
+        _read { sync.lock(); defer { sync.unlock() }; yield _privateGfns }
+        set { sync.locked { _privateGfns = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_privateGfns
+        }
+    }
+    private var _privateGfns: Set<Int> = []
     /// References: the VM fd plus one per guest_memfd file (kvm_get_kvm in kvm_gmem_create).
     public internal(set) var fdOpen = true
     public internal(set) var gmemRefs = 0
     /// vCPU ioctls in flight: each holds its vCPU file, and the vCPU file a VM reference.
     public internal(set) var vcpuIoctls = 0
     public internal(set) var destroyed = false
-    /// KVM_BUG_ON / kvm_vm_bugged.
-    public internal(set) var bugged = false
+    /// KVM_BUG_ON / kvm_vm_bugged (kvm->vm_bugged/vm_dead: WRITE_ONCE/READ_ONCE; `sync`).
+    public internal(set) var bugged: Bool {
+        _read { sync.lock(); defer { sync.unlock() }; yield _bugged }
+        set { sync.locked { _bugged = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_bugged
+        }
+    }
+    private var _bugged: Bool = false
     /// kvm_vm_dead() without a WARN (e.g. a TD guest touching memory before accepting it).
-    public internal(set) var dead = false
+    public internal(set) var dead: Bool {
+        _read { sync.lock(); defer { sync.unlock() }; yield _dead }
+        set { sync.locked { _dead = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_dead
+        }
+    }
+    private var _dead: Bool = false
     /// The mirror root (TDX): private leaves and non-leaf SPTEs KVM mirrors into the S-EPT.
-    public internal(set) var mirror = MirrorRoot()
+    /// Same SPTE atomics as `spte` (`sync` in threads mode).
+    public internal(set) var mirror: MirrorRoot {
+        _read { sync.lock(); defer { sync.unlock() }; yield _mirror }
+        set { sync.locked { _mirror = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_mirror
+        }
+    }
+    private var _mirror: MirrorRoot = MirrorRoot()
     /// struct kvm_tdx (nil for non-TDX VMs).
     public internal(set) var tdx: KvmTdx?
     public internal(set) var vcpus: [Int] = []
     public let ops: VendorOps
 
-    init(id: Int, type: VMType, ops: VendorOps) {
+    let sync: ModelSync
+
+    init(id: Int, type: VMType, ops: VendorOps, sync: ModelSync) {
+        self.sync = sync
         self.id = id
         self.type = type
         self.ops = ops
@@ -116,6 +199,7 @@ public final class VM {
     public var hasPrivateMem: Bool { true }
 
     func slot(forGfn gfn: Int) -> Memslot? {
+        let slots = self.slots          // one SRCU-style snapshot
         for s in slots.values where gfn >= s.baseGfn && gfn < s.baseGfn + s.npages { return s }
         return nil
     }
@@ -168,23 +252,47 @@ public final class GmemInode {
     public let huge: HugeSize
     /// 0 for 4K guest_memfd, 9 / 18 for hugetlb-backed (every allocation is a folio of this order).
     public let hugeOrder: Int
-    public internal(set) var filemap: [Folio?]
+    /// The page cache (i_pages xarray): RCU lookups, xa_lock for insert/remove (`sync` in
+    /// threads mode). Which folio sits there is serialised by invalidate_lock + folio lock.
+    public internal(set) var filemap: [Folio?] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _filemap }
+        set { sync.locked { _filemap = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_filemap
+        }
+    }
+    private var _filemap: [Folio?] = []
     public internal(set) var attrs: AttrTree
     /// Conversions that stored attributes so far: an op that must not change attributes (G12)
     /// compares before/after only when no conversion on another thread stored in between.
     public internal(set) var attrStores = 0
     public let invalidateLock: ModelLock
-    public internal(set) var files: [GmemFile] = []
+    /// gmem_inode->files (list changes under the inode's own lock; `sync` in threads mode).
+    public internal(set) var files: [GmemFile] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _files }
+        set { sync.locked { _files = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_files
+        }
+    }
+    private var _files: [GmemFile] = []
     /// Inode lifetime: last file reference (fd + VMAs) gone -> evicted, folios truncated.
     public internal(set) var evicted = false
 
-    init(id: Int, sizePages: Int, flags: GmemFlags, huge: HugeSize) {
+    let sync: ModelSync
+
+    init(id: Int, sizePages: Int, flags: GmemFlags, huge: HugeSize, sync: ModelSync) {
+        self.sync = sync
         self.id = id
         self.sizePages = sizePages
         self.flags = flags
         self.huge = huge
         hugeOrder = huge.order
-        filemap = Array(repeating: nil, count: sizePages)
+        _filemap = Array(repeating: nil, count: sizePages)
         attrs = AttrTree(size: sizePages, initPrivate: !flags.contains(.initShared))
         invalidateLock = ModelLock(.invalidateLock, "invalidate_lock(gmem\(id))")
     }
@@ -196,16 +304,38 @@ public final class GmemFile {
     public unowned let inode: GmemInode
     /// The file pins KVM (kvm_get_kvm in kvm_gmem_create), so this reference is strong.
     public let vm: VM
-    /// bindings xarray: index ranges -> memslot.
-    public internal(set) var bindings: [(start: Int, end: Int, slot: Memslot)] = []
-    /// fd (1 while open) + one per VMA mapping it.
-    public internal(set) var fileRefs = 1
+    /// bindings xarray: index ranges -> memslot (xa_load under RCU in kvm_gmem_get_pfn, stores
+    /// under invalidate_lock + xa_lock: `sync` in threads mode).
+    public internal(set) var bindings: [(start: Int, end: Int, slot: Memslot)] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _bindings }
+        set { sync.locked { _bindings = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_bindings
+        }
+    }
+    private var _bindings: [(start: Int, end: Int, slot: Memslot)] = []
+    /// fd (1 while open) + one per VMA mapping it (file->f_count: an atomic; `sync`).
+    public internal(set) var fileRefs: Int {
+        _read { sync.lock(); defer { sync.unlock() }; yield _fileRefs }
+        set { sync.locked { _fileRefs = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_fileRefs
+        }
+    }
+    private var _fileRefs: Int = 1
     public internal(set) var fdOpen = true
     /// f_count dropped to 0 but kvm_gmem_release has not run yet (get_file_active fails).
     public internal(set) var dying = false
     public internal(set) var released = false
 
+    let sync: ModelSync
+
     init(id: Int, inode: GmemInode, vm: VM) {
+        self.sync = inode.sync
         self.id = id
         self.inode = inode
         self.vm = vm
@@ -221,12 +351,35 @@ public final class GmemFile {
 public final class Process {
     public let id: Int
     public let mmapLock: ModelLock
-    /// VMAs: gmem handle -> file (vma->vm_file holds a file reference).
-    public internal(set) var vmas: [Int: GmemFile] = [:]
-    /// PTEs: key (inode << 24 | index) -> frame.
-    public internal(set) var ptes: [Int: FrameRef] = [:]
+    /// VMAs: gmem handle -> file (vma->vm_file holds a file reference). Changed under mmap_lock
+    /// write; the model's access path looks them up without it (`sync` in threads mode).
+    public internal(set) var vmas: [Int: GmemFile] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _vmas }
+        set { sync.locked { _vmas = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_vmas
+        }
+    }
+    private var _vmas: [Int: GmemFile] = [:]
+    /// PTEs: key (inode << 24 | index) -> frame. The page-table lock (PTL) and the lockless
+    /// hardware walk: `sync` in threads mode.
+    public internal(set) var ptes: [Int: FrameRef] {
+        _read { sync.lock(); defer { sync.unlock() }; yield _ptes }
+        set { sync.locked { _ptes = newValue } }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_ptes
+        }
+    }
+    private var _ptes: [Int: FrameRef] = [:]
 
-    init(id: Int) {
+    let sync: ModelSync
+
+    init(id: Int, sync: ModelSync) {
+        self.sync = sync
         self.id = id
         mmapLock = ModelLock(.mmapLock, "mmap_lock(proc\(id))")
     }

@@ -26,7 +26,7 @@ extension Model {
         // store fails the create (the research does not pin the errno; ENOMEM is what
         // mtree_store_range returns).
         if profile.perGmemAttributes && inject.take(alloc: .maple) { return .err(.ENOMEM) }
-        let inode = GmemInode(id: inodes.count, sizePages: pages, flags: flags, huge: huge)
+        let inode = GmemInode(id: inodes.count, sizePages: pages, flags: flags, huge: huge, sync: sync)
         inodes.append(inode)
         let file = GmemFile(id: id, inode: inode, vm: vm)
         inode.files.append(file)
@@ -58,7 +58,7 @@ extension Model {
         let vm = f.vm
         let inode = f.inode
         // A conversion on another logical thread may store attributes in between (attrStores).
-        let attrsBefore = inode.attrs, stores = inode.attrStores
+        let (attrsBefore, stores) = attrsSnapshot(inode)
         try lock(vm.slotsLock)
         try lock(inode.invalidateLock)
         // WRITE_ONCE(slot->gmem.file, NULL) for every binding.
@@ -75,7 +75,7 @@ extension Model {
         unlock(vm.slotsLock)
         f.bindings.removeAll()   // xa_destroy(&f->bindings)
         f.released = true
-        if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "kvm_gmem_release changed attributes of gmem\(inode.id)")) }
+        if attrsChangedWithoutStore(inode, attrsBefore, stores) { report(.invariant(.G12, "kvm_gmem_release changed attributes of gmem\(inode.id)")) }
         vm.gmemRefs -= 1
         try kvmPutKvm(vm)        // kvm_put_kvm()
         if inode.files.isEmpty { try gmemEvictInode(inode) }

@@ -11,7 +11,7 @@ extension Model {
         // hwpoison_user_mappings(): try_to_unmap() every host mapping of the page.
         unmapMappingRange(inode, folio.index, folio.index + folio.nrPages)
         // truncate_error_folio() -> a_ops->error_remove_folio == kvm_gmem_error_folio(), folio locked.
-        let attrsBefore = inode.attrs, stores = inode.attrStores
+        let (attrsBefore, stores) = attrsSnapshot(inode)
         try lock(inode.invalidateLock, .shared)
         let start = folio.index, end = folio.index + folio.nrPages
         try gmemInvalidateBegin(inode, start, end, filter: invalidateFilter(inode, start, end))
@@ -21,7 +21,7 @@ extension Model {
         unlock(folio.lock)
         folioPut(folio, .caller)
         if !folio.inFilemap { report(.invariant(.G14, "memory failure truncated gmem\(inode.id) index \(page)")) }
-        if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "memory failure changed attributes")) }
+        if attrsChangedWithoutStore(inode, attrsBefore, stores) { report(.invariant(.G12, "memory failure changed attributes")) }
         return .ok
     }
 }

@@ -7,9 +7,9 @@ extension Model {
         if page < 0 || count <= 0 { return .err(.EINVAL) }
         let inode = f.inode
         if page + count > inode.sizePages { return .err(.EINVAL) }
-        let attrsBefore = inode.attrs, stores = inode.attrStores
+        let (attrsBefore, stores) = attrsSnapshot(inode)
         defer {
-            if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "allocation changed attributes")) }
+            if attrsChangedWithoutStore(inode, attrsBefore, stores) { report(.invariant(.G12, "allocation changed attributes")) }
         }
         try lock(inode.invalidateLock, .shared)
         defer { unlock(inode.invalidateLock) }
@@ -35,17 +35,17 @@ extension Model {
         if page < 0 || count <= 0 { return .err(.EINVAL) }
         let inode = f.inode
         let start = min(page, inode.sizePages), end = min(page + count, inode.sizePages)
-        let attrsBefore = inode.attrs, stores = inode.attrStores
+        let (attrsBefore, stores) = attrsSnapshot(inode)
         try lock(inode.invalidateLock)
         if inode.hugeOrder > 0 {
-            defer { if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) } }
+            defer { if attrsChangedWithoutStore(inode, attrsBefore, stores) { report(.invariant(.G12, "punch hole changed attributes")) } }
             return try kvmGmemPunchHoleHuge(inode, start, end)
         }
         try gmemInvalidateBegin(inode, start, end, filter: invalidateFilter(inode, start, end))
         try truncateInodePagesRange(inode, start, end)
         try gmemInvalidateEnd(inode, start, end)
         unlock(inode.invalidateLock)
-        if inode.attrStores == stores && inode.attrs != attrsBefore { report(.invariant(.G12, "punch hole changed attributes")) }
+        if attrsChangedWithoutStore(inode, attrsBefore, stores) { report(.invariant(.G12, "punch hole changed attributes")) }
         return .ok
     }
 
@@ -84,9 +84,9 @@ extension Model {
     /// unmap_mapping_pages()/unmap_mapping_range(): zap host PTEs of [start, end) in every process.
     @discardableResult
     func unmapMappingRange(_ inode: GmemInode, _ start: Int, _ end: Int) -> Int {
-        // Page tables are under each mm's PTL in the kernel: the atomic section in threads mode.
-        if threaded { atomicSection.lock() }
-        defer { if threaded { atomicSection.unlock() } }
+        // Page tables are under each mm's PTL in the kernel: `sync` in threads mode.
+        sync.lock()
+        defer { sync.unlock() }
         var n = 0
         for p in procs {
             guard let p, !p.ptes.isEmpty else { continue }

@@ -4,16 +4,25 @@ extension Model {
     /// returns the folio locked and with a caller reference.
     func kvmGmemGetFolio(_ inode: GmemInode, _ index: Int) throws(ModelAbort) -> Result<Folio, ErrnoBox> {
         while true {                      // __filemap_get_folio(): "repeat"
-            if let f = try kvmGmemGetFolioOnce(inode, index) { return f }
+            if let r = try kvmGmemGetFolioOnce(inode, index) { return r }
         }
     }
 
-    /// One lookup-or-create round; nil = filemap_add_folio() lost the race (-EEXIST): repeat.
+    /// One lookup-or-create round; nil = repeat (the folio was truncated while we slept on its
+    /// lock, or filemap_add_folio() lost the race with another fault: -EEXIST).
     private func kvmGmemGetFolioOnce(_ inode: GmemInode, _ index: Int) throws(ModelAbort) -> Result<Folio, ErrnoBox>? {
-        if let f = inode.filemap[index] {
+        // filemap_get_entry(): the lookup and folio_try_get under RCU (`sync` in threads mode).
+        if let f = atomically({ () -> Folio? in
+            guard let f = inode.filemap[index] else { return nil }
             folioGet(f, .caller)          // folio_try_get
+            return f
+        }) {
             try lock(f.lock)              // folio_lock
-            return .success(f)
+            // "Has the page been truncated?": removed while we slept on the lock -> repeat.
+            if atomically({ f.inFilemap }) { return .success(f) }
+            unlock(f.lock)
+            folioPut(f, .caller)
+            return nil
         }
         if inode.hugeOrder > 0 {
             // hugetlb allocator: the whole huge range appears at once (split if mixed).
@@ -29,14 +38,16 @@ extension Model {
         // __folio_set_locked() before filemap_add_folio(): the new folio is invisible until it is
         // added, so this is not a scheduling point; another fault finds it locked and waits.
         try lockFresh(f.lock)
+        // filemap_add_folio() under xa_lock: -EEXIST when a racing fault added one first; then
+        // __filemap_get_folio() drops ours and looks the index up again.
         let added = atomically { () -> Bool in
-            guard inode.filemap[index] == nil else { return false }   // -EEXIST
+            if inode.filemap[index] != nil { return false }
             filemapAdd(inode, f)
             return true
         }
         if !added {
             unlock(f.lock)
-            folioPut(f, .caller)          // the loser frees its folio and looks up again
+            folioPut(f, .caller)
             return nil
         }
         return .success(f)
@@ -51,10 +62,23 @@ extension Model {
     }
 
     /// kvm_mem_is_private(kvm, gfn): per-VM xarray (mainline) or per-gmem tree (IPC-v8).
+    /// KVM reads the attributes without invalidate_lock (maple tree / xarray under RCU; the
+    /// mmu_invalidate_seq retry makes the answer safe): `sync` in threads mode.
     func kvmMemIsPrivate(_ vm: VM, _ gfn: Int) -> Bool {
         if !profile.perGmemAttributes { return vm.privateGfns.contains(gfn) }
         guard let slot = vm.slot(forGfn: gfn), let f = slot.file, !f.released else { return false }
-        return gmemIsPrivate(f.inode, slot.index(of: gfn))
+        return atomically { gmemIsPrivate(f.inode, slot.index(of: gfn)) }
+    }
+
+    /// The attributes and their store count as an oracle sees them (RCU read; `sync`).
+    func attrsSnapshot(_ inode: GmemInode) -> (attrs: AttrTree, stores: Int) {
+        atomically { (inode.attrs, inode.attrStores) }
+    }
+
+    /// G12 oracle: attributes differ from `before` although no conversion stored since.
+    func attrsChangedWithoutStore(_ inode: GmemInode, _ before: AttrTree, _ stores: Int) -> Bool {
+        let now = attrsSnapshot(inode)
+        return now.stores == stores && now.attrs != before
     }
 
     /// kvm_gmem_get_pfn(): returns the folio with a reference the caller must drop.
@@ -89,7 +113,7 @@ extension Model {
         // Zero once per lifetime (IPC-v8 21/46 moved it into __kvm_gmem_get_pfn; same effect here).
         if !folio.uptodate { folio.zeroAndMarkUptodate() }
         // Prepare: ML always; IPC-v8 12/46 only for private indices.
-        if !profile.perGmemAttributes || gmemIsPrivate(inode, index) {
+        if !profile.perGmemAttributes || atomically({ gmemIsPrivate(inode, index) }) {   // RCU read
             if let e = vm.ops.gmemPrepare(vm, folio: folio, gfn: gfn) {
                 unlock(folio.lock)
                 folioPut(folio, .caller)

@@ -16,8 +16,9 @@ extension Model {
     /// __kvm_gmem_set_attributes(): the conversion proper, step by step.
     func kvmGmemSetAttributesLocked(_ inode: GmemInode, start: Int, nr: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
         let end = start + nr
-        conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: inode.attrs,
-                                      storesBefore: inode.attrStores)
+        let snap = attrsSnapshot(inode)
+        conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: snap.attrs,
+                                      storesBefore: snap.stores)
         defer { conversion = nil }
         // 1. IL.w
         try lock(inode.invalidateLock)
@@ -76,8 +77,11 @@ extension Model {
             }
         }
         // 7. mas_store_prealloc(): cannot fail.
-        inode.attrs.store(start, end, private: toPrivate)
-        inode.attrStores += 1
+        // Under IL.w; the maple tree's own lock (ma_lock) orders it against RCU readers: `sync`.
+        atomically {
+            inode.attrs.store(start, end, private: toPrivate)
+            inode.attrStores += 1
+        }
         // 8. invalidate end.
         try gmemInvalidateEnd(inode, start, end)
         // §3.4 step 7: shared->private merges huge ranges that became fully private (metadata only).
@@ -164,7 +168,7 @@ extension Model {
             guard let folio = inode.filemap[i] else { i += 1; continue }
             folioGet(folio, .caller)              // filemap_get_folios() batch reference
             defer { folioPut(folio, .caller) }
-            var safe = folio.refcount == folio.nrPages + 1
+            var safe = atomically { folio.refcount == folio.nrPages + 1 }   // folio_ref_count()
             if !safe && !drained && folio.lruRefs > 0 && !v.has(.noLruDrain) {
                 lruAddDrainAll()                  // folio_may_be_lru_cached() -> lru_add_drain_all()
                 drained = true
@@ -190,8 +194,11 @@ extension Model {
     }
 
     /// lru_add_drain_all(): every per-CPU lru_add batch is flushed (the batch refs drop).
+    /// Threads mode: the per-CPU batches' local locks and the lru lock are `sync`.
     func lruAddDrainAll() {
-        for f in pages.live where f.lruRefs > 0 { folioPut(f, .lru, f.lruRefs) }
+        atomically {
+            for f in pages.live where f.lruRefs > 0 { folioPut(f, .lru, f.lruRefs) }
+        }
     }
 
     /// G9, G10, G11, K3: what a KVM_SET_MEMORY_ATTRIBUTES2 call promised, checked at its return.

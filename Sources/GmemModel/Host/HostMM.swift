@@ -4,7 +4,7 @@ extension Model {
     func procOrCreate(_ id: Int) -> Process? {
         guard id >= 0 && id < Model.maxHandles else { return nil }
         if let p = procs[id] { return p }
-        let p = Process(id: id)
+        let p = Process(id: id, sync: sync)
         procs[id] = p
         return p
     }
@@ -46,7 +46,7 @@ extension Model {
     public func hostFork(proc pid: Int, child cid: Int) throws(ModelAbort) -> SysResult {
         guard let p = proc(pid), cid >= 0, cid < Model.maxHandles, procs[cid] == nil else { return .skipped }
         try lock(p.mmapLock)
-        let c = Process(id: cid)
+        let c = Process(id: cid, sync: sync)
         for (gid, f) in p.vmas {
             c.vmas[gid] = f
             f.fileRefs += 1
@@ -74,15 +74,19 @@ extension Model {
             unlock(p.mmapLock)
             if let r { return r }
         }
-        guard let pte = p.ptes[key] else { return .sigbus }
-        if profile.perGmemAttributes, page < inode.sizePages, inode.attrs.get(page) == true {
-            report(.invariant(.G3, "host \(write == nil ? "read" : "write") of private gmem\(inode.id) index \(page) returned data"))
+        // The page-table walk, the G3 oracle and the access are one step (`sync` in threads mode:
+        // a conversion unmaps under the PTL before it stores attributes).
+        return atomically { () -> SysResult in
+            guard let pte = p.ptes[key] else { return .sigbus }
+            if profile.perGmemAttributes, page < inode.sizePages, inode.attrs.get(page) == true {
+                report(.invariant(.G3, "host \(write == nil ? "read" : "write") of private gmem\(inode.id) index \(page) returned data"))
+            }
+            if let w = write {
+                pte.store(w)
+                return .ok
+            }
+            return .value(pte.load())
         }
-        if let w = write {
-            pte.store(w)
-            return .ok
-        }
-        return .value(pte.load())
     }
 
     /// handle_mm_fault() -> __do_fault() -> kvm_gmem_fault_user_mapping() -> finish_fault().
@@ -141,42 +145,53 @@ extension Model {
         if p.ptes[key] == nil {
             if try handleMmFault(p, f, page) != nil { return .err(.EFAULT) }   // faultin_page failed
         }
-        guard let pte = p.ptes[key] else { return .err(.EFAULT) }
-        folioGet(pte.folio, .pin, 1)
-        pte.folio.refcount += Model.gupPinBias - 1     // GUP_PIN_COUNTING_BIAS for a small folio
-        pinned.append((gid, page, pte.folio))
-        return .ok
+        // try_grab_folio(FOLL_PIN) on what the walk found: atomics (`sync` in threads mode).
+        return atomically { () -> SysResult in
+            guard let pte = p.ptes[key] else { return .err(.EFAULT) }
+            folioGet(pte.folio, .pin, 1)
+            pte.folio.refcount += Model.gupPinBias - 1     // GUP_PIN_COUNTING_BIAS for a small folio
+            pinned.append((gid, page, pte.folio))
+            return .ok
+        }
     }
 
     /// unpin_user_page()
     public func hostUnpin(gmem gid: Int, page: Int) -> SysResult {
-        guard let i = pinned.firstIndex(where: { $0.gmem == gid && $0.page == page }) else { return .err(.EINVAL) }
-        let folio = pinned.remove(at: i).folio
-        folio.refcount -= Model.gupPinBias - 1
-        folioPut(folio, .pin, 1)
-        return .ok
+        atomically {                                   // atomic refcount (`sync` in threads mode)
+            guard let i = pinned.firstIndex(where: { $0.gmem == gid && $0.page == page }) else { return .err(.EINVAL) }
+            let folio = pinned.remove(at: i).folio
+            folio.refcount -= Model.gupPinBias - 1
+            folioPut(folio, .pin, 1)
+            return .ok
+        }
     }
 
     /// A transient reference (GUP-fast, speculative pagecache lookup: folio_try_get).
     public func mmRef(gmem gid: Int, page: Int) -> SysResult {
         guard let f = file(gid), page >= 0, page < f.inode.sizePages else { return .skipped }
-        guard let folio = f.inode.filemap[page] else { return .err(.ENOENT) }
-        folioGet(folio, .transient)
-        transient.append((gid, page, folio))
-        return .ok
+        return atomically {                            // RCU lookup + folio_try_get (`sync`)
+            guard let folio = f.inode.filemap[page] else { return .err(.ENOENT) }
+            folioGet(folio, .transient)
+            transient.append((gid, page, folio))
+            return .ok
+        }
     }
 
     public func mmUnref(gmem gid: Int, page: Int) -> SysResult {
-        guard let i = transient.firstIndex(where: { $0.gmem == gid && $0.page == page }) else { return .err(.EINVAL) }
-        folioPut(transient.remove(at: i).folio, .transient)
-        return .ok
+        return atomically {
+            guard let i = transient.firstIndex(where: { $0.gmem == gid && $0.page == page }) else { return .err(.EINVAL) }
+            folioPut(transient.remove(at: i).folio, .transient)
+            return .ok
+        }
     }
 
     /// The folio sits in a per-CPU lru_add batch (folio_add_lru) until drained.
     public func mmLru(gmem gid: Int, page: Int) -> SysResult {
         guard let f = file(gid), page >= 0, page < f.inode.sizePages else { return .skipped }
-        guard let folio = f.inode.filemap[page] else { return .err(.ENOENT) }
-        folioGet(folio, .lru)
-        return .ok
+        return atomically {                            // RCU lookup + folio_try_get (`sync`)
+            guard let folio = f.inode.filemap[page] else { return .err(.ENOENT) }
+            folioGet(folio, .lru)
+            return .ok
+        }
     }
 }

@@ -3,7 +3,10 @@
 /// (kvm_split_cross_boundary_leafs, kvm_gmem_split_private).
 extension VM {
     /// The leaf mapping `gfn` at any level, with its first gfn (the iterator's iter->gfn).
+    /// Threads mode: one walk under `sync` (the SPTE atomics, see `spte`).
     @inline(__always) public func leaf(covering gfn: Int) -> (base: Int, spte: SPTE)? {
+        sync.lock()
+        defer { sync.unlock() }
         if let s = spte[gfn] { return (gfn, s) }
         if hugeSpte.isEmpty { return nil }
         for level in 1...2 {

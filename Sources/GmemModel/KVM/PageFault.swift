@@ -21,7 +21,10 @@ extension Model {
     func stage2Access(_ vm: VM, gfn: Int, write: UInt8?, privateKey: Bool?) throws(ModelAbort) -> SysResult {
         var rounds = 0
         while true {
-            if let (base, s) = vm.leaf(covering: gfn), privateKey == nil || privateKey == s.isPrivate {
+            // The hardware walk and the access are one step (`sync` in threads mode: guest memory
+            // accesses race by design, and a zap + free cannot run between walk and access).
+            let hit = atomically { () -> SysResult? in
+                guard let (base, s) = vm.leaf(covering: gfn), privateKey == nil || privateKey == s.isPrivate else { return nil }
                 let frame = s.frame(gfn, base: base)
                 if let w = write {
                     frame.storeBytes(of: w, as: UInt8.self)
@@ -29,6 +32,7 @@ extension Model {
                 }
                 return .value(frame.load(as: UInt8.self))
             }
+            if let hit { return hit }
             switch try kvmTdpPageFault(vm, gfn: gfn, privateKey: privateKey) {
             case .mapped: break
             case .exit(let x): return .exit(x)
@@ -104,17 +108,21 @@ extension Model {
         } else {
             // The separate shared backing (userspace_addr): GUP faults in an anonymous page.
             let off = gfn - slot.baseGfn
-            if let f = slot.sharedBacking[off] {
-                folio = f
-            } else {
-                if inject.take(alloc: .folio) { return .error(.ENOMEM) }
+            // Core mm's fault on the anonymous backing installs its page under the PTL: `sync`.
+            guard let f = atomically({ () -> Folio? in
+                if let f = slot.sharedBacking[off] {
+                    folioGet(f, .caller)
+                    return f
+                }
+                if inject.take(alloc: .folio) { return nil }
                 let f = pages.alloc(order: 0, inode: -1, index: off)
                 f.zeroAndMarkUptodate()
                 folioGet(f, .anonOwner)
                 slot.sharedBacking[off] = f
-                folio = f
-            }
-            folioGet(folio, .caller)
+                folioGet(f, .caller)
+                return f
+            }) else { return .error(.ENOMEM) }
+            folio = f
             page = 0
         }
         // kvm_tdp_mmu_map() under mmu_lock (read); is_page_fault_stale() first.
@@ -143,7 +151,9 @@ extension Model {
                 // Any error installing the private leaf collapses to RET_PF_RETRY (§2.3).
                 if try vm.ops.setPrivateSpte(self, vm, gfn: gfn, spte: spte) != nil { outcome = nil }
             } else {
-                vm.spte[gfn] = spte
+                atomically {                    // tdp_mmu_set_spte_atomic(): cmpxchg from !present
+                    if vm.leaf(covering: gfn) == nil { vm.spte[gfn] = spte }
+                }
             }
         }
         unlock(vm.mmuLock)

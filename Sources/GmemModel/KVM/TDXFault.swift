@@ -12,7 +12,7 @@ extension Model {
     /// TDH.VP.ENTER ... exit around one guest step: the vCPU is associated with the current
     /// epoch while in guest mode. (wait_for_sept_zap only matters while a zap holds mmu_lock.)
     func tdxInGuest<T>(_ vcpu: VCPU, _ td: TdxTD, _ body: () -> T) -> T {
-        tdxAtomic {
+        atomically {
             td.vcpuEpoch[vcpu.id] = td.epoch
             defer { td.vcpuEpoch[vcpu.id] = nil }
             return body()

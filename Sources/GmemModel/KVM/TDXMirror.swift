@@ -181,18 +181,41 @@ extension Model {
         if kick {
             // tdx_no_vcpus_enter_start(): WRITE_ONCE(wait_for_sept_zap, true) +
             // kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE).
-            tdxAtomic { kt.waitForSeptZap = true }
+            atomically { kt.waitForSeptZap = true }
             tdxKickAllVcpus(kt)
             inject.endVcpuContention(call.rawValue)
         }
         let again = f()
-        if kick { tdxAtomic { kt.waitForSeptZap = false } }      // tdx_no_vcpus_enter_stop()
+        if kick { atomically { kt.waitForSeptZap = false } }      // tdx_no_vcpus_enter_stop()
         return again
     }
 
-    /// KVM_REQ_OUTSIDE_GUEST_MODE to every vCPU: each leaves guest mode (and its epoch).
+    /// kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE): the request has KVM_REQUEST_WAIT,
+    /// so kvm_kick_many_cpus() -> smp_call_function_many(wait=true) returns only once every vCPU
+    /// that was in guest mode took the IPI and exited (left its epoch). A vCPU staying in guest
+    /// mode (a `vcpu.run` thread) acks when its thread next runs; the kicker waits meanwhile and
+    /// other threads run. With no vCPU in guest mode there is nothing to wait for.
     func tdxKickAllVcpus(_ kt: KvmTdx) {
-        tdxAtomic { kt.td?.vcpuEpoch.removeAll() }
+        guard let td = kt.td else { return }
+        let kicked = atomically { () -> Set<Int> in
+            let k = Set(td.vcpuEpoch.keys)
+            td.kickPending.formUnion(k)
+            return k
+        }
+        var rounds = 0
+        while atomically({ !td.kickPending.isDisjoint(with: kicked) }) {
+            rounds += 1
+            if rounds > retryBound {
+                // Only when the run is torn down (or threads mode starves the vCPU thread):
+                // take the exits as done rather than spin.
+                atomically {
+                    for v in kicked where td.kickPending.contains(v) { td.vcpuEpoch[v] = nil }
+                    td.kickPending.subtract(kicked)
+                }
+                break
+            }
+            spinPoint("kvm_make_all_cpus_request wait")
+        }
     }
 
     /// tdx_track(): TRACK (retried once with vCPUs kicked) and then kick every vCPU so those of
@@ -202,9 +225,8 @@ extension Model {
         if !v.has(.tdxTrackUnderReadLock) { checkMmuHeld(vm, .exclusive, "TDH.MEM.TRACK") }
         let st = tdhDoNoVcpus(vm, kt, .track) { tdhMemTrack(td) }
         tdxBugOn(st, .track, vm, "tdx_track")
-        // kvm_make_all_cpus_request(KVM_REQ_OUTSIDE_GUEST_MODE): IPIs every vCPU and waits for
-        // the acks; other CPUs run meanwhile (with the write mmu_lock, no other zapper can).
-        yieldPoint("kvm_make_all_cpus_request")
+        // The kick waits for vCPUs in guest mode to exit; other CPUs run meanwhile (with the
+        // write mmu_lock no other zapper can; B11 is the case where one can).
         tdxKickAllVcpus(kt)
     }
 
@@ -213,7 +235,7 @@ extension Model {
     /// tdx_mmu_release_hkid(): flush vCPUs, write back caches, free the HKID (§1.4).
     func tdxMmuReleaseHkid(_ vm: VM) {
         guard let kt = vm.tdx, let td = kt.td, td.hkid != nil else { return }
-        tdxAtomic { tdhReleaseHkid(td) }
+        atomically { tdhReleaseHkid(td) }
     }
 
     /// kvm_mmu_uninit_vm() on the mirror root: the leaves are gone; every non-leaf SPTE is freed

@@ -4,10 +4,10 @@ extension Model {
     public func vmCreate(vm id: Int, type: VMType) -> SysResult {
         guard id >= 0 && id < Model.maxHandles, vms[id] == nil else { return .skipped }
         switch type {
-        case .sw: vms[id] = VM(id: id, type: .sw, ops: SwProtectedOps())
+        case .sw: vms[id] = VM(id: id, type: .sw, ops: SwProtectedOps(), sync: sync)
         case .tdx:
             // tdx_vm_init(): state UNINITIALIZED, no HKID until KVM_TDX_INIT_VM.
-            let vm = VM(id: id, type: .tdx, ops: TdxOps())
+            let vm = VM(id: id, type: .tdx, ops: TdxOps(), sync: sync)
             vm.tdx = KvmTdx()
             vms[id] = vm
         }

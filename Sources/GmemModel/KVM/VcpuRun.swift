@@ -32,7 +32,7 @@ extension Model {
             // EXIT_FASTPATH_EXIT_HANDLED without TDH.VP.ENTER.
             // READ_ONCE(kvm_tdx->wait_for_sept_zap), then TDH.VP.ENTER (tdx_vcpu_enter_exit):
             // the vCPU counts in the current epoch's refcount (refcount[td_epoch & 1]).
-            let entered = tdxAtomic { () -> Bool in
+            let entered = atomically { () -> Bool in
                 if kt.waitForSeptZap { return false }
                 td.vcpuEpoch[vcpu.id] = td.epoch
                 return true
@@ -42,9 +42,12 @@ extension Model {
                 continue
             }
             spinPoint("guest mode")
-            // Still associated: this entry ends on the host timer. Kicked: the IPI already
-            // exited it (tdxKickAllVcpus).
-            tdxAtomic { td.vcpuEpoch[vcpu.id] = nil }
+            // TD exit: on a pending KVM_REQ_OUTSIDE_GUEST_MODE IPI (the ack the kicker waits
+            // for), else on the host timer. The epoch refcount drops either way.
+            atomically {
+                td.vcpuEpoch[vcpu.id] = nil
+                td.kickPending.remove(vcpu.id)
+            }
         }
         return .ok
     }

@@ -62,6 +62,11 @@ public struct Lockdep {
         return held[t].remove(at: i).mode
     }
 
+    /// The newest lock `t` holds, removed from its stack (abandoning an aborted op's locks).
+    mutating func popLast(thread t: Int) -> Held? {
+        t < held.count ? held[t].popLast() : nil
+    }
+
     private mutating func ensure(_ t: Int) {
         while held.count <= t { held.append([]) }
     }

@@ -30,8 +30,9 @@ public final class ModelLock: @unchecked Sendable {
     }
 
     deinit {
-        // A run torn down by an abort may leave a lock held: leak the few bytes rather than
-        // destroy a locked rwlock (undefined behaviour; TSan reports it).
+        // An aborted op's locks are dropped by Model.abandonLocks, so a lock is free here. If
+        // one is not (a model bug), leak the few bytes rather than destroy a locked rwlock
+        // (undefined behaviour; TSan reports it): LeakSanitizer then points at it.
         guard isFree else { return }
         pthread_rwlock_destroy(rw)
         rw.deallocate()

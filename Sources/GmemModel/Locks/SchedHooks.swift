@@ -39,11 +39,20 @@ public protocol ModelScheduler: AnyObject {
 }
 
 /// A plain pthread mutex for harness bookkeeping (not a kernel lock: no lockdep class).
+/// `recursive: true` for `Model.atomicSection`, whose users nest (folio_put -> WARN -> report).
 public final class HarnessMutex: @unchecked Sendable {
     private let m: UnsafeMutablePointer<pthread_mutex_t>
-    public init() {
+    public init(recursive: Bool = false) {
         m = .allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
+        if recursive {
+            var a = pthread_mutexattr_t()
+            pthread_mutexattr_init(&a)
+            pthread_mutexattr_settype(&a, Int32(PTHREAD_MUTEX_RECURSIVE))
+            pthread_mutex_init(m, &a)
+            pthread_mutexattr_destroy(&a)
+        } else {
+            pthread_mutex_init(m, nil)
+        }
     }
     deinit {
         pthread_mutex_destroy(m)

@@ -25,8 +25,17 @@ public final class Folio {
     /// split made of them), or nil for a 4K page from the buddy allocator.
     let block: HugeBlock?
     /// The folio lock, created on first use: a split 1G folio makes 262144 folios, most of which
-    /// are never locked.
-    public private(set) lazy var lock = ModelLock(.folioLock, "folio_lock(\(inode < 0 ? "anon" : "gmem\(inode)"):\(index))")
+    /// are never locked. Threads mode: created under `sync` (two faults may lock it first at once).
+    public var lock: ModelLock {
+        sync.lock()
+        defer { sync.unlock() }
+        if let l = _lock { return l }
+        let l = ModelLock(.folioLock, "folio_lock(\(inode < 0 ? "anon" : "gmem\(inode)"):\(index))")
+        _lock = l
+        return l
+    }
+    private var _lock: ModelLock?
+    let sync: ModelSync
 
     /// folio_ref_count(): changed only by folioGet/folioPut.
     public internal(set) var refcount: Int = 0
@@ -51,7 +60,8 @@ public final class Folio {
 
     public var nrPages: Int { 1 << order }
 
-    init(id: Int, order: Int, inode: Int, index: Int) {
+    init(id: Int, order: Int, inode: Int, index: Int, sync: ModelSync) {
+        self.sync = sync
         self.id = id
         self.order = order
         self.inode = inode
@@ -65,7 +75,8 @@ public final class Folio {
     /// A folio over `1 << order` pages of a hugetlb page starting at page `offset` of `block`:
     /// the huge folio itself, or one of the pieces a split (or merge) restructures it into. The
     /// frames stay where they are: restructuring changes folio metadata, not physical memory.
-    init(id: Int, order: Int, inode: Int, index: Int, block: HugeBlock, offset: Int) {
+    init(id: Int, order: Int, inode: Int, index: Int, block: HugeBlock, offset: Int, sync: ModelSync) {
+        self.sync = sync
         self.id = id
         self.order = order
         self.inode = inode

@@ -1,25 +1,27 @@
 /// The page allocator plus a registry of every folio allocated in this run (for the checker).
+/// Threads mode: every use is under `Model.sync` (zone->lock), see `Model.pages`.
 public struct PageAllocator {
+    let sync: ModelSync
     public private(set) var folios: [Folio] = []
     /// Folios not yet freed (what the checker walks; `folios` keeps freed ones for their ids).
     public private(set) var live: [Folio] = []
     public var liveCount: Int { live.count }
 
-    init() {}
+    init(sync: ModelSync) { self.sync = sync }
 
     mutating func alloc(order: Int, inode: Int, index: Int) -> Folio {
-        register(Folio(id: nextID(), order: order, inode: inode, index: index))
+        register(Folio(id: nextID(), order: order, inode: inode, index: index, sync: sync))
     }
 
     /// A hugetlb folio of `order` (9 = 2M, 18 = 1G) from the guest_memfd hugetlb pool.
     mutating func allocHuge(order: Int, inode: Int, index: Int) -> Folio {
         register(Folio(id: nextID(), order: order, inode: inode, index: index,
-                       block: HugeBlock(nrPages: 1 << order), offset: 0))
+                       block: HugeBlock(nrPages: 1 << order), offset: 0, sync: sync))
     }
 
     /// A folio over part of an existing hugetlb page (split pieces, or the merged folio).
     mutating func restructured(order: Int, inode: Int, index: Int, block: HugeBlock, offset: Int) -> Folio {
-        register(Folio(id: nextID(), order: order, inode: inode, index: index, block: block, offset: offset))
+        register(Folio(id: nextID(), order: order, inode: inode, index: index, block: block, offset: offset, sync: sync))
     }
 
     private mutating func register(_ f: Folio) -> Folio {

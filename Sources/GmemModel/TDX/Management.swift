@@ -42,6 +42,7 @@ extension Model {
     func tdhReleaseHkid(_ td: TdxTD) {
         guard let hkid = td.hkid else { return }
         td.vcpuEpoch.removeAll()                    // TDH.VP.FLUSH: no vCPU is associated
+        td.kickPending.removeAll()
         // TDH.PHYMEM.CACHE.WB writes back every dirty line tagged with the HKID. Lines of a page
         // the S-EPT still maps (its removal failed) land in memory at that HPA: if guest_memfd
         // freed the page meanwhile, this is the write into freed memory (an ASan use-after-free).

@@ -9,28 +9,21 @@ import Darwin
 extension Model {
     func seamcall(_ call: Seamcall, _ td: TdxTD?, gfn: Int? = nil, _ body: () -> TdxStatus) -> TdxStatus {
         let st = seamcallInner(call, td, body)
-        tdxAtomic { tdx.note(call.rawValue, gfn, st) }
+        atomically { tdx.note(call.rawValue, gfn, st) }
         return st
     }
 
     private func seamcallInner(_ call: Seamcall, _ td: TdxTD?, _ body: () -> TdxStatus) -> TdxStatus {
         if let w = inject.take(seamcall: call.rawValue) { return InjectedStatus.status(w, for: call) }
-        guard let td, let mode = call.tdrMode else { return tdxAtomic(body) }
-        guard tdxAtomic({ td.tdrTryLock(mode) }) else { return TdxStatus.operandBusy.with(operand: TdxStatus.operandTDR) }
-        defer { tdxAtomic { td.tdrUnlock(mode) } }
+        // Threads mode: the module's own locks (TDR/TDCS try-locks, per-S-EPT-entry and PAMT
+        // locks) are `sync`; the leaf function body runs under it, never across a yield.
+        guard let td, let mode = call.tdrMode else { return atomically(body) }
+        guard atomically({ td.tdrTryLock(mode) }) else { return TdxStatus.operandBusy.with(operand: TdxStatus.operandTDR) }
+        defer { atomically { td.tdrUnlock(mode) } }
         // TDR-exclusive calls are the long ones (copy + measure): another thread may run while
         // the module holds the TDR, which is what makes B12/B13 contention reachable.
         if mode == .exclusive { yieldPoint("SEAMCALL holding the TDR exclusively") }
-        return tdxAtomic(body)
-    }
-
-    /// Module-side state changes outside KVM's locks (SEAMCALL bodies, TD entry/exit, kicks):
-    /// serialized in threads mode (the module's internal locks), free in deterministic mode.
-    @inline(__always) func tdxAtomic<T>(_ body: () -> T) -> T {
-        guard threaded else { return body() }
-        tdx.mutex.lock()
-        defer { tdx.mutex.unlock() }
-        return body()
+        return atomically(body)
     }
 
     /// Pages covered by a leaf at `level`.

@@ -16,6 +16,8 @@ public final class TdxTD {
     /// TDCS epoch_tracking: td_epoch and, per vCPU in guest mode, the epoch it entered in.
     public internal(set) var epoch = 0
     public internal(set) var vcpuEpoch: [Int: Int] = [:]
+    /// vCPUs sent a KVM_REQ_OUTSIDE_GUEST_MODE IPI that have not exited guest mode yet.
+    public internal(set) var kickPending: Set<Int> = []
     public internal(set) var vcpuInit: Set<Int> = []
     /// MRTD: a running digest of MEM.PAGE.ADD (GPA) and MR.EXTEND (content) records.
     public internal(set) var mrtd: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -84,9 +86,6 @@ public final class TdxTD {
 
 /// The TDX module: every TD plus the PAMT and the HKID space.
 public final class TdxModule {
-    /// Threads mode: the module's own locking (TDR/epoch/SEPT locks, atomic epoch refcounts)
-    /// as one mutex, so a SEAMCALL, a TD entry/exit or a kick is atomic on module state.
-    let mutex = HarnessMutex()
     public internal(set) var tds: [Int: TdxTD] = [:]
     public internal(set) var pamt = Pamt()
     var nextHpa = 1 << 40

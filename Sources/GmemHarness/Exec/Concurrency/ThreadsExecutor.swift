@@ -9,12 +9,18 @@ import GmemModel
 /// run their ops at once over the real pthread locks, so state a variant stops protecting is
 /// a real data race that TSan reports. The setup prefix (the ops before the first op of a
 /// second thread) runs first; then every thread is released at once (the tape and PCT are
-/// ignored); spin points call sched_yield(). Results are not deterministic; invariants are checked once every
+/// ignored); spin and yield points call sched_yield(). Results are not deterministic; invariants are checked once every
 /// thread finished (the checker reads the whole model).
 final class FreeRunScheduler: ModelScheduler, @unchecked Sendable {
     let threaded = true
+    /// Spins and explicit yields (the preemption windows the deterministic scheduler explores,
+    /// e.g. between a host fault's shareability check and its page-cache lookup) give the CPU
+    /// away, so those windows open on real threads too.
     func schedPoint(_ m: Model, _ p: SchedPoint) {
-        if case .spin = p { sched_yield() }
+        switch p {
+        case .spin, .yield: sched_yield()
+        case .lock, .unlock: break
+        }
     }
     func waitFor(_ l: ModelLock, _ mode: LockMode, _ m: Model) throws(ModelAbort) {
         // Threads mode blocks on the real lock inside Model.lock and never gets here.

@@ -17,6 +17,8 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
         var inOp = false
         /// Switched away at a spin point (a retry loop, a vCPU in guest mode) and not resumed.
         var parkedInSpin = false
+        /// Decision at which it last parked in a spin (FIFO among spinners).
+        var parkedAt = 0
         var state: State = .ready
         let sem = Semaphore()
         var done: Bool { if case .done = state { return true } else { return false } }
@@ -31,6 +33,11 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
     /// Logical thread id that ran each step (the realized schedule: `schedule steps=` of it
     /// replays this run exactly).
     private(set) var steps: [Int] = []
+    /// Per decision: the program index of the op the picked thread then runs (continues or
+    /// starts), and the thread program order would have picked. The minimizer uses them to
+    /// keep a tape aligned when it removes ops, and to count preemptions (steps != defaults).
+    private(set) var stepOps: [Int] = []
+    private(set) var stepDefaults: [Int] = []
     /// One line per decision when tracing.
     private(set) var trace: [String]?
     /// Set when the run ends early (unexpected finding, deadlock): threads unwind one by one,
@@ -83,15 +90,24 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
         if spinning && cands.count > 1 { cands.removeAll { $0 == running } }
         let cur: Int? = running >= 0 && cands.contains(running) ? running : nil
         decisions += 1
+        let fallback: Int
+        if let c = cur, threads[c].inOp { fallback = c } else {
+            // Spinners (background actors, retry loops) run only when nobody else can, and
+            // then the one parked longest first (a spinner waiting for another spinner's ack
+            // must not starve behind it).
+            let busy = cands.filter { !threads[$0].parkedInSpin }
+            if busy.isEmpty {
+                fallback = cands.min { (threads[$0].parkedAt, $0) < (threads[$1].parkedAt, $1) }!
+            } else {
+                fallback = busy.min { self.programIndex($0) < self.programIndex($1) }!
+            }
+        }
         let pick = policy.choose(decision: decisions, candidates: cands, current: cur, spinning: spinning,
                                  slotOf: { $0 >= 0 && $0 < 64 && self.slotOf[$0] >= 0 ? self.slotOf[$0] : nil },
-                                 programOrderPick: {
-                                     if let c = cur, self.threads[c].inOp { return c }
-                                     // Spinners (background actors) run only when nobody else can.
-                                     let busy = cands.filter { !self.threads[$0].parkedInSpin }
-                                     return (busy.isEmpty ? cands : busy).min { self.programIndex($0) < self.programIndex($1) }!
-                                 })
+                                 programOrderPick: { fallback })
         steps.append(threads[pick].id)
+        stepOps.append(programIndex(pick))
+        stepDefaults.append(threads[fallback].id)
         if trace != nil {
             let from = running >= 0 ? "t\(threads[running].id) \(why)" : "start"
             trace!.append("step \(steps.count - 1): \(from) -> t\(threads[pick].id)")
@@ -120,6 +136,7 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
         if next == running { return }
         let me = running
         threads[me].parkedInSpin = spinning
+        if spinning { threads[me].parkedAt = decisions }
         switchTo(next)
         threads[me].parkedInSpin = false
     }
