@@ -271,11 +271,11 @@ public final class Model {
     public func abandonLocks(of t: Int) {
         while true {
             let h: Lockdep.Held? = threaded
-                ? atomicSection.withLock { lockdep.popLast(thread: t) }
+                ? harness.withLock { lockdep.popLast(thread: t) }
                 : lockdep.popLast(thread: t)
             guard let h else { return }
             if threaded {
-                atomicSection.withLock { h.lock.forget(h.mode, by: t) }
+                harness.withLock { h.lock.forget(h.mode, by: t) }
             } else {
                 h.lock.forget(h.mode, by: t)
             }

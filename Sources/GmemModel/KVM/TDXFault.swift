@@ -69,7 +69,7 @@ extension Model {
             if retries >= retryBound {
                 throw ModelAbort(.invariant(.K6, "TD EPT violation on gfn \(gfn) retried \(retries) times"))
             }
-            yieldPoint()                                   // cond_resched()
+            spinPoint("tdx_handle_ept_violation retry")    // cond_resched() in a retry loop
         }
     }
 

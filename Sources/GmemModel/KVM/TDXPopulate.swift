@@ -175,7 +175,7 @@ extension Model {
             if rounds >= retryBound {
                 throw ModelAbort(.invariant(.K6, "kvm_tdp_mmu_map_private_pfn on gfn \(gfn) retried \(rounds) times"))
             }
-            yieldPoint()                                       // cond_resched()
+            spinPoint("kvm_tdp_mmu_map_private_pfn retry")     // cond_resched() in a retry loop
         }
     }
 
