@@ -216,8 +216,18 @@ public final class Model {
     // MARK: locks (scheduling points)
 
     public func lock(_ l: ModelLock, _ mode: LockMode = .exclusive) throws(ModelAbort) {
-        if threaded { return try lockThreaded(l, mode) }
-        schedPoint(.lock(l, mode))
+        try lock(l, mode, schedule: true)
+    }
+
+    /// Lock an object nobody else can reach yet (__folio_set_locked() on a folio before
+    /// filemap_add_folio()): lockdep sees it, but it is not a scheduling point and never waits.
+    func lockFresh(_ l: ModelLock) throws(ModelAbort) {
+        try lock(l, .exclusive, schedule: false)
+    }
+
+    private func lock(_ l: ModelLock, _ mode: LockMode, schedule: Bool) throws(ModelAbort) {
+        if threaded { return try lockThreaded(l, mode, schedule: schedule) }
+        if schedule { schedPoint(.lock(l, mode)) }
         let t = current
         let r = lockdep.validate(l, mode, thread: t)
         if let fatal = r.fatal { throw ModelAbort(fatal) }
@@ -241,20 +251,6 @@ public final class Model {
         l.record(mode, by: t)
         l.acquireOS(mode)
         lockdep.push(l, mode, thread: t)
-    }
-
-    /// Lock an object nobody else can reach yet (__folio_set_locked() on a folio before
-    /// filemap_add_folio()): lockdep sees it, but it is not a scheduling point and never waits.
-    func lockFresh(_ l: ModelLock) throws(ModelAbort) {
-        let t = current
-        let r = harness.withLock { lockdep.validate(l, .exclusive, thread: t) }
-        if let fatal = r.fatal { throw ModelAbort(fatal) }
-        if let inv = r.inversion { report(inv) }
-        l.acquireOS(.exclusive)
-        harness.withLock {
-            l.record(.exclusive, by: t)
-            lockdep.push(l, .exclusive, thread: t)
-        }
     }
 
     public func unlock(_ l: ModelLock) {
@@ -290,8 +286,8 @@ public final class Model {
     }
 
     /// Threads mode: lockdep under the atomic section, then the real (blocking) pthread lock.
-    private func lockThreaded(_ l: ModelLock, _ mode: LockMode) throws(ModelAbort) {
-        scheduler?.schedPoint(self, .lock(l, mode))
+    private func lockThreaded(_ l: ModelLock, _ mode: LockMode, schedule: Bool) throws(ModelAbort) {
+        if schedule { scheduler?.schedPoint(self, .lock(l, mode)) }
         let t = current
         let r = harness.withLock { lockdep.validate(l, mode, thread: t) }
         if let fatal = r.fatal { throw ModelAbort(fatal) }
