@@ -126,14 +126,14 @@ extension Checker {
             }
             // ... a failure after a successful REMOVE (WBINVD) keeps the pin of a page the S-EPT
             // no longer maps ...
-            for h in m.tdx.removeFailed where !mapped.contains(h) { mapped.insert(h); expected[h >> 9, default: 0] += 1 }
+            for (h, f) in m.tdx.removeFailed where !mapped.contains(h) { mapped.insert(h); expected[f.id, default: 0] += 1 }
             // ... and one per premapped mirror leaf (get_page before the premap count).
             for vm in m.vms {
                 guard let vm, vm.tdx != nil else { continue }
                 for (_, s) in vm.mirror.leaves where !mapped.contains(Pamt.hpa(s.ref)) { expected[s.ref.folio.id, default: 0] += 1 }
             }
         }
-        if r2 { for h in m.tdx.removeFailed { expected[h >> 9, default: 0] += 1 } }
+        if r2 { for f in m.tdx.removeFailed.values { expected[f.id, default: 0] += 1 } }
         for f in m.pages.folios where !f.freed && (f.tdxRefs != 0 || expected[f.id] != nil) {
             let want = expected[f.id] ?? 0
             if f.tdxRefs != want {
@@ -146,18 +146,30 @@ extension Checker {
 }
 
 extension Model {
-    /// T4 at the moment a folio goes back to the allocator.
+    /// T4 at the moment a folio's frames go back to the allocator. A folio of a hugetlb page
+    /// that other folios still use (a split or merge retiring the old folio) frees no frame: the
+    /// hugetlb page returns to the pool as a whole with its last folio, and then every frame of
+    /// it is checked.
     func checkFreedFolioNotInSept(_ f: Folio) {
         guard !tdx.tds.isEmpty else { return }
+        let firstPfn: Int, nrPages: Int
+        if let block = f.block {
+            guard block.users == 1 else { return }
+            (firstPfn, nrPages) = (block.pfnBase, block.nrPages)
+        } else {
+            (firstPfn, nrPages) = (f.pfn, f.nrPages)
+        }
+        let frames = firstPfn..<(firstPfn + nrPages)
         for (vmID, td) in tdx.tds.sorted(by: { $0.key < $1.key }) {
-            for l in td.leaves where l.entry.page?.folio === f {
-                report(.invariant(.T4, "folio \(f.id) freed while vm\(vmID)'s S-EPT still maps it at gfn \(l.gfn) (\(l.entry.state.rawValue)): the page can be reused while the TDX module owns it"))
+            for l in td.leaves {
+                guard let p = l.entry.page, frames.contains(Pamt.hpa(p)) else { continue }
+                report(.invariant(.T4, "folio \(p.folio.id) freed while vm\(vmID)'s S-EPT still maps it at gfn \(l.gfn) (\(l.entry.state.rawValue)): the page can be reused while the TDX module owns it"))
                 return
             }
         }
-        for i in 0..<f.nrPages {
-            if let e = tdx.pamt.entries[Pamt.hpa(f, page: i)] {
-                report(.invariant(.T4, "folio \(f.id) freed while the PAMT says TD vm\(e.td) owns page \(i) (\(e.owner.rawValue))"))
+        for hpa in frames {
+            if let e = tdx.pamt.entries[hpa] {
+                report(.invariant(.T4, "folio \(f.id) freed while the PAMT says TD vm\(e.td) owns page \(hpa - f.pfn) (\(e.owner.rawValue))"))
                 return
             }
         }

@@ -167,6 +167,17 @@ extension Model {
             guard let p else { continue }
             for (k, r) in p.ptes { if let n = fix(r) { p.ptes[k] = n } }
         }
+        // The mirror root and the S-EPT hold the same frames; their page_folio() changes too.
+        for vm in vms {
+            guard let vm, vm.tdx != nil else { continue }
+            for (g, s) in vm.mirror.leaves { if let r = fix(s.ref) { vm.mirror.leaves[g]!.ref = r } }
+        }
+        for (_, td) in tdx.tds {
+            for (k, e) in td.sept { if let p = e.page, let r = fix(p) { td.sept[k]!.page = r } }
+        }
+        for (h, f) in tdx.removeFailed where ids.contains(ObjectIdentifier(f)) {
+            tdx.removeFailed[h] = resolve(f.index - origin + (h - f.pfn)).0
+        }
     }
 
     /// G19 (research I10): a folio is restructured only when no host PTE maps it and no stage-2

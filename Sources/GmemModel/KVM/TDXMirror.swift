@@ -166,7 +166,7 @@ extension Model {
     /// its pin (leak); R2 takes one now (tdx_hold_page_on_error); R3 holds nothing, so
     /// guest_memfd may free a page the S-EPT still maps (T4).
     func tdxRemovalFailed(_ kt: KvmTdx, _ spte: SPTE) {
-        tdx.removeFailed.insert(Pamt.hpa(spte.ref))
+        tdx.removeFailed[Pamt.hpa(spte.ref)] = spte.ref.folio
         if v.has(.tdxRefOnRemoveFailure) && !v.has(.tdxPinPerPage) {
             folioGet(spte.ref.folio, .tdx, Model.pagesAt(spte.level))
         }

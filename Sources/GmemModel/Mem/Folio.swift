@@ -21,6 +21,9 @@ public final class Folio {
     /// First page index in the inode's filemap.
     public var index: Int
     public let mem: UnsafeMutableRawPointer
+    /// Frame number of page 0 (the model's PFN): stable across a split or merge, because
+    /// restructuring a hugetlb page changes folio metadata, not which frames the TDX module owns.
+    public let pfn: Int
     /// The hugetlb page this folio's memory belongs to (huge folios and the order-0 folios a
     /// split made of them), or nil for a 4K page from the buddy allocator.
     let block: HugeBlock?
@@ -70,7 +73,11 @@ public final class Folio {
         mem = malloc(bytes)!
         memset(mem, Int32(uninitByte), bytes)
         block = nil
+        pfn = id << Folio.pfnShift
     }
+
+    /// Frame numbers of distinct allocations never overlap: a 1G page has 2^18 frames.
+    static let pfnShift = 18
 
     /// A folio over `1 << order` pages of a hugetlb page starting at page `offset` of `block`:
     /// the huge folio itself, or one of the pieces a split (or merge) restructures it into. The
@@ -83,6 +90,7 @@ public final class Folio {
         self.index = index
         self.block = block
         mem = block.base + offset * pagePayload
+        pfn = block.pfnBase + offset
         block.users += 1
     }
 
@@ -115,11 +123,14 @@ public final class Folio {
 final class HugeBlock {
     let base: UnsafeMutableRawPointer
     let nrPages: Int
+    /// Frame number of the first page (from the id of the folio first allocated over it).
+    let pfnBase: Int
     /// Folios (huge or split pieces) still using the memory.
     var users = 0
 
-    init(nrPages: Int) {
+    init(nrPages: Int, firstFolioID: Int) {
         self.nrPages = nrPages
+        pfnBase = firstFolioID << Folio.pfnShift
         base = malloc(nrPages * pagePayload)!
         memset(base, Int32(uninitByte), nrPages * pagePayload)
     }

@@ -15,8 +15,9 @@ public struct PageAllocator {
 
     /// A hugetlb folio of `order` (9 = 2M, 18 = 1G) from the guest_memfd hugetlb pool.
     mutating func allocHuge(order: Int, inode: Int, index: Int) -> Folio {
-        register(Folio(id: nextID(), order: order, inode: inode, index: index,
-                       block: HugeBlock(nrPages: 1 << order), offset: 0, sync: sync))
+        let id = nextID()
+        return register(Folio(id: id, order: order, inode: inode, index: index,
+                              block: HugeBlock(nrPages: 1 << order, firstFolioID: id), offset: 0, sync: sync))
     }
 
     /// A folio over part of an existing hugetlb page (split pieces, or the merged folio).

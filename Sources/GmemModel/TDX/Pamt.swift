@@ -16,10 +16,11 @@ public struct PamtEntry {
 public struct Pamt {
     public internal(set) var entries: [Int: PamtEntry] = [:]
 
-    /// A guest page's HPA: stable per run (folio ids are never reused), so a freed page's PAMT
-    /// entry cannot collide with a later allocation.
-    @inline(__always) public static func hpa(_ r: FrameRef) -> Int { r.folio.id << 9 | r.page }
-    @inline(__always) public static func hpa(_ f: Folio, page: Int) -> Int { f.id << 9 | page }
+    /// A guest page's HPA: the folio's frame number plus the page. Stable per run (folio ids are
+    /// never reused, so a freed page's PAMT entry cannot collide with a later allocation) and
+    /// across a hugetlb split or merge (the frames do not move).
+    @inline(__always) public static func hpa(_ r: FrameRef) -> Int { r.folio.pfn + r.page }
+    @inline(__always) public static func hpa(_ f: Folio, page: Int) -> Int { f.pfn + page }
 
     func isNDA(_ hpa: Int) -> Bool { entries[hpa] == nil }
 }

@@ -88,14 +88,15 @@ public final class TdxTD {
 public final class TdxModule {
     public internal(set) var tds: [Int: TdxTD] = [:]
     public internal(set) var pamt = Pamt()
-    var nextHpa = 1 << 40
+    var nextHpa = 1 << 56          // above every guest frame number (Folio.pfn)
     var nextHkid = 1
     var hkidsInUse: Set<Int> = []
     /// Every module-owned page ever allocated (freed or leaked): released when the model goes.
     var pages: [TdxPage] = []
-    /// HPAs of guest pages whose S-EPT removal failed (R0 keeps its pin, R2 takes one): kept
-    /// here, not in struct kvm_tdx, because those refs outlive the VM (T5).
-    public internal(set) var removeFailed: Set<Int> = []
+    /// HPAs of guest pages whose S-EPT removal failed (R0 keeps its pin, R2 takes one), with the
+    /// folio holding that ref: kept here, not in struct kvm_tdx, because those refs outlive the
+    /// VM (T5).
+    public internal(set) var removeFailed: [Int: Folio] = [:]
     /// Recent SEAMCALLs (name, status) for the state dump.
     public internal(set) var log: [String] = []
 
