@@ -16,13 +16,15 @@ extension Model {
     /// __kvm_gmem_set_attributes(): the conversion proper, step by step.
     func kvmGmemSetAttributesLocked(_ inode: GmemInode, start: Int, nr: Int, toPrivate: Bool) throws(ModelAbort) -> SysResult {
         let end = start + nr
+        // 1. IL.w
+        try lock(inode.invalidateLock)
+        defer { unlock(inode.invalidateLock) }
+        // The checker's "before" is what this conversion sees under IL.w: another conversion may
+        // have changed the range while this one waited for the lock.
         let snap = attrsSnapshot(inode)
         conversion = ConversionWindow(inode: inode.id, start: start, end: end, toPrivate: toPrivate, before: snap.attrs,
                                       storesBefore: snap.stores)
         defer { conversion = nil }
-        // 1. IL.w
-        try lock(inode.invalidateLock)
-        defer { unlock(inode.invalidateLock) }
         // 2. Nothing to do: no side effects at all (16/46).
         if inode.attrs.all(start, end, private: toPrivate) {
             checkConversionResult(inode, .ok)
