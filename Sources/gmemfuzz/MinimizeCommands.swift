@@ -10,6 +10,7 @@ struct MinimizeOptions: ParsableArguments {
     @Option(help: "libFuzzer binary to replay sanitizer findings with (child process)") var fuzzer: String?
     @Flag(help: "Replay in a child process even if the model raises the finding in-process") var child = false
     @Flag(help: "No progress lines") var quiet = false
+    @Flag(help: "Go past KnownFindings (FINDINGS.md) like the fuzz jobs do, so a crash file keeps the signature the job reported") var skipKnown = false
 
     /// Loads, applies --profile/--variant, checks determinism (3 replays), and minimizes.
     func minimize() throws -> (original: Program, minimized: Program, signature: String) {
@@ -24,7 +25,7 @@ struct MinimizeOptions: ParsableArguments {
         }
         for i in p.ops.indices { p.ops[i].expect = nil }
         p = ByteCodec.clampedForCodec(p)
-        var inProc = InProcessOracle()
+        var inProc = InProcessOracle(ignore: skipKnown ? KnownFindings.prefixes : [])
         if !child, case .stable(let sig) = DeterminismCheck.check(p, oracle: &inProc) {
             return (p, run(p, sig, oracle: inProc), sig)
         }
@@ -92,7 +93,7 @@ struct Reproduce: ParsableCommand {
         let (_, min, sig) = try options.minimize()
         let r = Reproducer(name: name, signature: sig, program: min, source: (options.file as NSString).lastPathComponent)
         // The minimized reproducer must itself be deterministic before it is committed.
-        var o = InProcessOracle()
+        var o = InProcessOracle(ignore: options.skipKnown ? KnownFindings.prefixes : [])
         if !Signature.needsChildProcess(sig) {
             let v = DeterminismCheck.check(r.program, oracle: &o)
             guard v == .stable(sig) else {

@@ -30,19 +30,23 @@ public protocol Oracle {
     var deterministic: Bool { get }
 }
 
-/// The model in this process: the run stops at the first finding (known findings included:
-/// minimizing a FINDINGS.md reproducer must still see it), expectations ignored.
+/// The model in this process: the run stops at the first finding (known findings included by
+/// default: minimizing a FINDINGS.md reproducer must still see it), expectations ignored.
 public struct InProcessOracle: Oracle {
     public var options: Executor.Options
-    public init(checkEveryStep: Bool = true) {
-        options = .init(checkEveryStep: checkEveryStep, checkExpectations: false, ignore: [])
+    /// `ignore`: signature prefixes the run goes past, as a fuzz job does with KnownFindings
+    /// (a crash file from a job stopped on the first finding *after* the known ones).
+    public init(checkEveryStep: Bool = true, ignore: [String] = []) {
+        options = .init(checkEveryStep: checkEveryStep, checkExpectations: false, ignore: ignore)
     }
     public var deterministic: Bool { true }
     public mutating func replay(_ p: Program) -> Outcome {
         let r = Executor.run(p, options: options)
-        guard let f = r.findings.first else { return .clean }
+        let ignore = options.ignore
+        let fs = ignore.isEmpty ? r.findings : r.findings.filter { f in !ignore.contains { f.signature.hasPrefix($0) } }
+        guard let f = fs.first else { return .clean }
         // Every finding of the op the run stopped on (one op can fire several).
-        var o = Outcome(signatures: r.findings.filter { $0.opIndex == f.opIndex }.map(\.signature), opIndex: f.opIndex)
+        var o = Outcome(signatures: fs.filter { $0.opIndex == f.opIndex }.map(\.signature), opIndex: f.opIndex)
         if !r.steps.isEmpty {
             o.steps = r.steps
             o.stepOps = r.stepOps

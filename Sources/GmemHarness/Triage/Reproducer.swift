@@ -30,7 +30,10 @@ public struct Reproducer: Sendable {
         // marker must cover all of them or `gmemfuzz run` fails on the others, so it is their
         // common prefix (the Swift test still asserts the exact signature).
         let others = fired.map { f in f.op == at ? f.signatures : [] } ?? []
-        if p.ops.indices.contains(at) { p.ops[at].expect = .finding(Self.commonPrefix([signature] + others)) }
+        // Findings of different kinds share no prefix (a known lockdep report next to the one a
+        // fuzz job stopped on): the marker then names the signature itself.
+        let common = Self.commonPrefix([signature] + others)
+        if p.ops.indices.contains(at) { p.ops[at].expect = .finding(common.isEmpty ? signature : common) }
         self.program = p
         self.target = FuzzTarget.forProgram(p)
         self.source = source

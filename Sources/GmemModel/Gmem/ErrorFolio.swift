@@ -8,6 +8,13 @@ extension Model {
         folio.hwpoison = true
         folioGet(folio, .caller)
         try lock(folio.lock)
+        // me_pagecache_clean(): "Folio has been torn down in the meantime" (a punch or the last
+        // close truncated it while we waited for the lock) -> MF_FAILED, -EBUSY from action_result().
+        if !folio.inFilemap {
+            unlock(folio.lock)
+            folioPut(folio, .caller)
+            return .err(.EBUSY)
+        }
         // hwpoison_user_mappings(): try_to_unmap() every host mapping of the page.
         unmapMappingRange(inode, folio.index, folio.index + folio.nrPages)
         // truncate_error_folio() -> a_ops->error_remove_folio == kvm_gmem_error_folio(), folio locked.
