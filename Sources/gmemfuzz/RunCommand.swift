@@ -30,7 +30,16 @@ struct Run: ParsableCommand {
                 stderr("error: unknown mode '\(mode)' (deterministic, threads)")
                 throw Exit.input
             }
-            let r = Executor.run(program, options: .init(checkEveryStep: !opChecks, mode: m, trace: trace))
+            // Threads mode: the OS interleaves the threads (the tape orders only start points and
+            // yields), so what an op returns in a concurrent program is not the scenario's to
+            // fix: results are not checked, an expected finding may or may not fire, and only a
+            // finding the scenario does not name fails it.
+            let concurrent = m == .threads && program.ops.contains { $0.thread != 0 }
+            var named: [String] = []
+            for op in program.ops { if case .finding(let p)? = op.expect { named.append(p) } }
+            if concurrent && !json { print("note: \(path): threads mode, op results not checked (the OS schedules)") }
+            let r = Executor.run(program, options: .init(checkEveryStep: !opChecks, checkExpectations: !concurrent,
+                                                         ignore: concurrent ? named : [], mode: m, trace: trace))
             print(json ? ReportFormat.json(r, file: path) : ReportFormat.text(r, file: path), terminator: json ? "\n" : "")
             allOK = allOK && r.ok
         }
