@@ -153,17 +153,20 @@ public final class Model {
     deinit {
         // Break the file <-> memslot reference cycles, then free every payload still live.
         for f in files { f?.bindings.removeAll() }
-        for vm in vms {
-            for s in vm?.slots.values ?? [:].values {
-                s.file = nil
-                s.raw.deallocate()
-            }
+        // Every memslot ever created: one a deletion unpublished before the run was cut short
+        // (ModelAbort in synchronize_srcu) is in no VM's slots any more, but still allocated.
+        for s in allSlots where !s.deleted {
+            s.file = nil
+            s.raw.deallocate()
         }
         pages.releaseAll()
         tdx.releaseAll()
         conversions.deinitialize(count: 64)
         conversions.deallocate()
     }
+
+    /// Every memslot created in this run, for `deinit` (harness bookkeeping, under `harness`).
+    var allSlots: [Memslot] = []
 
     /// Run `body` under `sync` in threads mode (a kernel atomic / internal spinlock section:
     /// callers name which); directly otherwise.

@@ -28,6 +28,7 @@ extension Model {
         if file.bindings.contains(where: { $0.start < off + pages && $0.end > off }) { return .err(.EINVAL) }
         let slot = Memslot(id: slotID, vmID: vm.id, baseGfn: gfn, npages: pages, file: file, pgoff: off,
                            gmemOnly: inode.flags.contains(.mmap))
+        harnessLocked { allSlots.append(slot) }
         file.bindings.append((off, off + pages, slot))
         vm.slots[slotID] = slot
         return .ok
