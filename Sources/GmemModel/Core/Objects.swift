@@ -139,11 +139,47 @@ public final class VM {
     }
     private var _privateGfns: Set<Int> = []
     /// References: the VM fd plus one per guest_memfd file (kvm_get_kvm in kvm_gmem_create).
-    public internal(set) var fdOpen = true
-    public internal(set) var gmemRefs = 0
+    public internal(set) var fdOpen: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _fdOpen }
+        set { sync.lock(); _fdOpen = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_fdOpen
+        }
+    }
+    private var _fdOpen: Bool = true
+    public internal(set) var gmemRefs: Int {
+        get { sync.lock(); defer { sync.unlock() }; return _gmemRefs }
+        set { sync.lock(); _gmemRefs = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_gmemRefs
+        }
+    }
+    private var _gmemRefs: Int = 0
     /// vCPU ioctls in flight: each holds its vCPU file, and the vCPU file a VM reference.
-    public internal(set) var vcpuIoctls = 0
-    public internal(set) var destroyed = false
+    public internal(set) var vcpuIoctls: Int {
+        get { sync.lock(); defer { sync.unlock() }; return _vcpuIoctls }
+        set { sync.lock(); _vcpuIoctls = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_vcpuIoctls
+        }
+    }
+    private var _vcpuIoctls: Int = 0
+    public internal(set) var destroyed: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _destroyed }
+        set { sync.lock(); _destroyed = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_destroyed
+        }
+    }
+    private var _destroyed: Bool = false
     /// KVM_BUG_ON / kvm_vm_bugged (kvm->vm_bugged/vm_dead: WRITE_ONCE/READ_ONCE; `sync`).
     public internal(set) var bugged: Bool {
         _read { sync.lock(); defer { sync.unlock() }; yield _bugged }
@@ -212,26 +248,67 @@ public final class Memslot {
     public let baseGfn: Int
     public let npages: Int
     /// slot->gmem.file (nulled by kvm_gmem_release), slot->gmem.pgoff.
-    public internal(set) var file: GmemFile?
+    public internal(set) var file: GmemFile? {
+        get { sync.lock(); defer { sync.unlock() }; return _file }
+        set { sync.lock(); _file = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_file
+        }
+    }
+    private var _file: GmemFile? = nil
     public let pgoff: Int
     /// KVM_MEMSLOT_GMEM_ONLY: shared faults are also served by guest_memfd.
     public let gmemOnly: Bool
     /// The separate shared backing (userspace_addr memory) for slots that are not gmem-only:
     /// anonymous pages faulted in on first shared access.
-    public internal(set) var sharedBacking: [Int: Folio] = [:]
-    public internal(set) var deleted = false
+    public internal(set) var sharedBacking: [Int: Folio] {
+        get { sync.lock(); defer { sync.unlock() }; return _sharedBacking }
+        set { sync.lock(); _sharedBacking = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_sharedBacking
+        }
+    }
+    private var _sharedBacking: [Int: Folio] = [:]
+    public internal(set) var deleted: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _deleted }
+        set { sync.lock(); _deleted = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_deleted
+        }
+    }
+    private var _deleted: Bool = false
     /// KVM_MEMSLOT_INVALID: deletion in progress (kvm_invalidate_memslot); faults retry.
-    public internal(set) var invalid = false
+    public internal(set) var invalid: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _invalid }
+        set { sync.lock(); _invalid = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_invalid
+        }
+    }
+    private var _invalid: Bool = false
     /// Stand-in for the kmalloc'ed struct: freed at deletion, written by kvm_gmem_release through
     /// any stale binding (gmem B13 becomes a real use-after-free).
     let raw: UnsafeMutableRawPointer
 
+    /// Threads mode: the fields above are published by memslot-array swaps (SRCU) or cleared
+    /// with WRITE_ONCE in the kernel: `sync`.
+    let sync: ModelSync
+
     init(id: Int, vmID: Int, baseGfn: Int, npages: Int, file: GmemFile, pgoff: Int, gmemOnly: Bool) {
+        self.sync = file.sync
         self.id = id
         self.vmID = vmID
         self.baseGfn = baseGfn
         self.npages = npages
-        self.file = file
+        _file = file
         self.pgoff = pgoff
         self.gmemOnly = gmemOnly
         raw = .allocate(byteCount: 64, alignment: 8)
@@ -327,10 +404,37 @@ public final class GmemFile {
         }
     }
     private var _fileRefs: Int = 1
-    public internal(set) var fdOpen = true
+    public internal(set) var fdOpen: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _fdOpen }
+        set { sync.lock(); _fdOpen = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_fdOpen
+        }
+    }
+    private var _fdOpen: Bool = true
     /// f_count dropped to 0 but kvm_gmem_release has not run yet (get_file_active fails).
-    public internal(set) var dying = false
-    public internal(set) var released = false
+    public internal(set) var dying: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _dying }
+        set { sync.lock(); _dying = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_dying
+        }
+    }
+    private var _dying: Bool = false
+    public internal(set) var released: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _released }
+        set { sync.lock(); _released = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_released
+        }
+    }
+    private var _released: Bool = false
 
     let sync: ModelSync
 

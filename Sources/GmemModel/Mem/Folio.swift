@@ -52,9 +52,36 @@ public final class Folio {
     public internal(set) var tdxRefs = 0
     public internal(set) var anonOwnerRefs = 0
 
-    public internal(set) var inFilemap = false
-    public internal(set) var uptodate = false
-    public internal(set) var hwpoison = false
+    public internal(set) var inFilemap: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _inFilemap }
+        set { sync.lock(); _inFilemap = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_inFilemap
+        }
+    }
+    private var _inFilemap: Bool = false
+    public internal(set) var uptodate: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _uptodate }
+        set { sync.lock(); _uptodate = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_uptodate
+        }
+    }
+    private var _uptodate: Bool = false
+    public internal(set) var hwpoison: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _hwpoison }
+        set { sync.lock(); _hwpoison = newValue; sync.unlock() }
+        _modify {
+            sync.lock()
+            defer { sync.unlock() }
+            yield &_hwpoison
+        }
+    }
+    private var _hwpoison: Bool = false
     public internal(set) var freed = false
     /// Position in PageAllocator.live (-1 once freed).
     var liveSlot = -1
