@@ -234,10 +234,14 @@ public final class VM {
     /// kvm_arch_has_private_mem()
     public var hasPrivateMem: Bool { true }
 
+    /// srcu_dereference(kvm->memslots) + the gfn lookup, as one `sync` section: a snapshot copied
+    /// out of the accessor and iterated after it is not safe (the optimizer may borrow the
+    /// storage instead of retaining it, and a concurrent slot deletion then mutates it in place).
     func slot(forGfn gfn: Int) -> Memslot? {
-        let slots = self.slots          // one SRCU-style snapshot
-        for s in slots.values where gfn >= s.baseGfn && gfn < s.baseGfn + s.npages { return s }
-        return nil
+        sync.locked {
+            for s in _slots.values where gfn >= s.baseGfn && gfn < s.baseGfn + s.npages { return s }
+            return nil
+        }
     }
 }
 
