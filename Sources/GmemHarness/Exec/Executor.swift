@@ -159,6 +159,9 @@ public enum Executor {
             if Self.vcpuIoctls.contains(op.kind) {
                 return try m.vcpuIoctl(vcpu: op["vcpu"]) { () throws(ModelAbort) -> SysResult in try dispatch(op, m) }
             }
+            if Self.vmIoctls.contains(op.kind) {
+                return try m.vmIoctl(vm: op["vm"]) { () throws(ModelAbort) -> SysResult in try dispatch(op, m) }
+            }
             return try dispatch(op, m)
         } catch {
             m.abandonLocks(of: m.current)
@@ -169,6 +172,9 @@ public enum Executor {
     /// Ops that are ioctls on a vCPU fd (KVM_RUN for guest accesses, TDX vCPU ioctls, prefault).
     static let vcpuIoctls: Set<OpKind> = [.tdxInitVcpu, .guestRead, .guestWrite, .guestAccept, .guestMapGpa,
                                           .vcpuPrefault, .tdxInitMemRegion, .vcpuRun]
+    /// Ops that are ioctls on the VM fd.
+    static let vmIoctls: Set<OpKind> = [.tdxInitVM, .tdxFinalize, .vcpuCreate, .gmemCreate, .vmSetAttr,
+                                        .slotCreate, .slotDelete]
 
     static func dispatch(_ op: Op, _ m: Model) throws(ModelAbort) -> SysResult {
         func a(_ k: String) -> Int { op[k] }

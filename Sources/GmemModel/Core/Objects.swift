@@ -159,17 +159,20 @@ public final class VM {
         }
     }
     private var _gmemRefs: Int = 0
-    /// vCPU ioctls in flight: each holds its vCPU file, and the vCPU file a VM reference.
-    public internal(set) var vcpuIoctls: Int {
-        get { sync.lock(); defer { sync.unlock() }; return _vcpuIoctls }
-        set { sync.lock(); _vcpuIoctls = newValue; sync.unlock() }
+    /// VM and vCPU ioctls in flight: each holds its file (fdget), and a vCPU file holds a VM
+    /// reference, so the VM outlives them.
+    /// kvm_put_kvm() saw the last reference (refcount_dec_and_test): only under `sync`.
+    var destroying = false
+    public internal(set) var ioctlsInFlight: Int {
+        get { sync.lock(); defer { sync.unlock() }; return _ioctlsInFlight }
+        set { sync.lock(); _ioctlsInFlight = newValue; sync.unlock() }
         _modify {
             sync.lock()
             defer { sync.unlock() }
-            yield &_vcpuIoctls
+            yield &_ioctlsInFlight
         }
     }
-    private var _vcpuIoctls: Int = 0
+    private var _ioctlsInFlight: Int = 0
     public internal(set) var destroyed: Bool {
         get { sync.lock(); defer { sync.unlock() }; return _destroyed }
         set { sync.lock(); _destroyed = newValue; sync.unlock() }

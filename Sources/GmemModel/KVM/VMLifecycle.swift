@@ -35,9 +35,23 @@ extension Model {
     }
 
     /// kvm_put_kvm(): the last reference destroys the VM.
+    /// refcount_dec_and_test(&kvm->users_count): exactly one put sees zero (threads mode: the
+    /// check and the claim are one `sync` section).
     func kvmPutKvm(_ vm: VM) throws(ModelAbort) {
-        if vm.fdOpen || vm.gmemRefs > 0 || vm.vcpuIoctls > 0 || vm.destroyed { return }
-        try kvmDestroyVM(vm)
+        let last: Bool = atomically {
+            if vm.fdOpen || vm.gmemRefs > 0 || vm.ioctlsInFlight > 0 || vm.destroyed || vm.destroying { return false }
+            vm.destroying = true
+            return true
+        }
+        if last { try kvmDestroyVM(vm) }
+    }
+
+    /// A VM ioctl (KVM_CREATE_VCPU, KVM_SET_USER_MEMORY_REGION2, KVM_CREATE_GUEST_MEMFD,
+    /// KVM_SET_MEMORY_ATTRIBUTES, KVM_TDX_INIT_VM, KVM_TDX_FINALIZE_VM): fdget() holds the VM
+    /// file for the call, so a close racing it destroys the VM when the ioctl returns.
+    public func vmIoctl(vm id: Int, _ body: () throws(ModelAbort) -> SysResult) throws(ModelAbort) -> SysResult {
+        guard let vm = vm(id) else { return try body() }
+        return try holdingVM(vm, body)
     }
 
     /// A vCPU ioctl (kvm_vcpu_ioctl: KVM_RUN, KVM_TDX_INIT_VCPU, KVM_TDX_INIT_MEM_REGION,
@@ -47,13 +61,17 @@ extension Model {
     /// ioctl completes when it returns (the last fput).
     public func vcpuIoctl(vcpu vid: Int, _ body: () throws(ModelAbort) -> SysResult) throws(ModelAbort) -> SysResult {
         guard let vm = vcpu(vid)?.vm else { return try body() }
-        atomically { vm.vcpuIoctls += 1 }
+        return try holdingVM(vm, body)
+    }
+
+    func holdingVM(_ vm: VM, _ body: () throws(ModelAbort) -> SysResult) throws(ModelAbort) -> SysResult {
+        atomically { vm.ioctlsInFlight += 1 }
         let r: SysResult
         do { r = try body() } catch {
-            atomically { vm.vcpuIoctls -= 1 }
+            atomically { vm.ioctlsInFlight -= 1 }
             throw error
         }
-        atomically { vm.vcpuIoctls -= 1 }
+        atomically { vm.ioctlsInFlight -= 1 }
         try kvmPutKvm(vm)
         return r
     }
