@@ -65,10 +65,12 @@ public enum FuzzEntry {
         /// contention that never ends (e.g. `inject seamcall=PAGE.ADD status=busy times=63`):
         /// neither is a finding unless GMEMFUZZ_KNOWN=report. Variants keep them (zoo bugs are
         /// warns under injection).
-        public func stops(on f: Finding, _ r: RunReport, _ c: Config) -> Bool {
-            if (f.kind == .warn || f.kind == .liveness) && r.injected && c.plus.rawValue == 0 && !ignore.isEmpty {
+        public func stops(on f: Finding, _ r: RunReport, _ p: Program) -> Bool {
+            if (f.kind == .warn || f.kind == .liveness) && r.injected && p.config.plus.rawValue == 0 && !ignore.isEmpty {
                 return false
             }
+            // Known findings with a condition (KnownFindings.onlyConcurrentWithoutVariants).
+            if !ignore.isEmpty && KnownFindings.isKnown(f.signature, p) { return false }
             return true
         }
 
@@ -97,7 +99,7 @@ public enum FuzzEntry {
             var p = ByteCodec.decode(buf)
             settings.apply(to: &p.config)
             let r = Executor.run(p, options: settings.runOptions)
-            if let f = r.unexpected.first, settings.stops(f), settings.stops(on: f, r, p.config) { die(finding: f, program: p, report: r) }
+            if let f = r.unexpected.first, settings.stops(f), settings.stops(on: f, r, p) { die(finding: f, program: p, report: r) }
         case .scenarioText:
             scenarioTextRoundTrip(buf)
         case .traceImport:

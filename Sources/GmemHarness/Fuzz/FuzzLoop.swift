@@ -21,7 +21,7 @@ public struct FuzzLoop {
         let settings: FuzzEntry.Settings
         /// The first finding the job does not ignore.
         public var finding: Finding? {
-            guard let f = report.unexpected.first, settings.stops(on: f, report, program.config) else { return nil }
+            guard let f = report.unexpected.first, settings.stops(on: f, report, program) else { return nil }
             return f
         }
     }

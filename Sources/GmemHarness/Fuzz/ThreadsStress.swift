@@ -68,7 +68,7 @@ public struct ThreadsStress {
             let r = Executor.run(p, options: opts)
             out.programs += 1
             out.ops += p.ops.count
-            for f in r.unexpected {
+            for f in r.unexpected where ignore.isEmpty || !KnownFindings.isKnown(f.signature, p) {
                 let sig = f.signature
                 if let e = out.findings[sig] {
                     out.findings[sig] = (e.count + 1, e.program)
