@@ -25,12 +25,22 @@ extension Model {
             return nil
         }
         if inode.hugeOrder > 0 {
-            // hugetlb allocator: the whole huge range appears at once (split if mixed).
-            if let e = kvmGmemAllocHugeFolio(inode, index) { return .failure(ErrnoBox(e)) }
-            let f = inode.filemap[index]!
-            folioGet(f, .caller)
+            // hugetlb allocator: the whole huge range appears at once (split if mixed). The new
+            // folio is locked until then, so to other faults allocation + add + split is one step
+            // (threads mode: one `sync` section); losing the add to a racing fault (-EEXIST)
+            // repeats the lookup like the 4K path.
+            let r = atomically { () -> Result<Folio, ErrnoBox>? in
+                if let e = kvmGmemAllocHugeFolio(inode, index) { return e == .EEXIST ? nil : .failure(ErrnoBox(e)) }
+                let f = inode.filemap[index]!
+                folioGet(f, .caller)
+                return .success(f)
+            }
+            guard case .success(let f)? = r else { return r }
             try lock(f.lock)
-            return .success(f)
+            if atomically({ f.inFilemap }) { return .success(f) }
+            unlock(f.lock)
+            folioPut(f, .caller)
+            return nil
         }
         if inject.take(alloc: .folio) { return .failure(ErrnoBox(.ENOMEM)) }
         let f = pages.alloc(order: 0, inode: inode.id, index: index)

@@ -50,9 +50,11 @@ extension Model {
     /// kvm_gmem_get_folio() with the hugetlb allocator (1G-RFCv2 §3.2): allocate the huge folio,
     /// add it at round_down(index, nr), drop the allocation ref (only filemap refs remain), split
     /// it at once if any page of its range is shared. The caller then looks up `index`.
+    /// -EEXIST: a racing fault added the range first (filemap_add_folio), nothing allocated.
     func kvmGmemAllocHugeFolio(_ inode: GmemInode, _ index: Int) -> Errno? {
-        if inject.take(alloc: .folio) { return .ENOMEM }
         let base = index & ~((1 << inode.hugeOrder) - 1)
+        if inode.filemap[index] != nil { return .EEXIST }
+        if inject.take(alloc: .folio) { return .ENOMEM }
         let f = pages.allocHuge(order: inode.hugeOrder, inode: inode.id, index: base)
         filemapAdd(inode, f)
         if !profile.perGmemAttributes || !inode.attrs.any(base, base + f.nrPages, private: false) { return nil }
