@@ -151,7 +151,14 @@ extension Model {
     /// page_folio(pfn) after a restructure: mappings keep their frames (the hardware holds an HPA),
     /// the folio they resolve to changes. `resolve(page)` maps a page of the old folio(s) (counted
     /// from the first old folio's index) to its new folio and page.
+    /// Threads mode: faults install SPTEs and PTEs concurrently (under mmu_lock read / the PTL,
+    /// not the locks the conversion holds), so the whole rewrite is one `sync` section; the
+    /// kernel has nothing to rewrite (the hardware holds HPAs), so it must look atomic.
     func retargetMappings(from old: [Folio], _ resolve: (Int) -> (Folio, Int)) {
+        atomically { retargetMappingsLocked(from: old, resolve) }
+    }
+
+    private func retargetMappingsLocked(from old: [Folio], _ resolve: (Int) -> (Folio, Int)) {
         guard let first = old.first else { return }
         let ids = Set(old.map { ObjectIdentifier($0) })
         let origin = first.index
@@ -185,6 +192,10 @@ extension Model {
     /// G19 (research I10): a folio is restructured only when no host PTE maps it and no stage-2
     /// leaf larger than the resulting pieces maps it.
     func checkRestructure(_ f: Folio, pieceOrder: Int, what: String, pieces: [Folio] = []) {
+        atomically { checkRestructureLocked(f, pieceOrder: pieceOrder, what: what, pieces: pieces) }
+    }
+
+    private func checkRestructureLocked(_ f: Folio, pieceOrder: Int, what: String, pieces: [Folio]) {
         let targets = pieces.isEmpty ? [f] : pieces
         let ids = Set(targets.map { ObjectIdentifier($0) })
         for p in procs {
