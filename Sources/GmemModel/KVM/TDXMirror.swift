@@ -104,7 +104,8 @@ extension Model {
     /// invalidation of that index can complete between get_pfn and the install).
     func checkPopulateLocked(_ vm: VM, _ spte: SPTE) {
         guard let slot = vm.slots[spte.slotID], let f = slot.file else { return }
-        if f.inode.invalidateLock.writer != current {
+        let t = current
+        if harnessLocked({ f.inode.invalidateLock.writer != t }) {
             report(.invariant(.T12, "vm\(vm.id) PAGE.ADD of gmem\(f.inode.id) page without its invalidate_lock held exclusively"))
         }
     }

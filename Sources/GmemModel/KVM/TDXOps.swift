@@ -33,7 +33,9 @@ extension Model {
 
     /// T8: the mmu_lock mode a mirror-root transition requires.
     func checkMmuHeld(_ vm: VM, _ mode: LockMode, _ what: String) {
-        let ok = mode == .exclusive ? vm.mmuLock.writer == current : vm.mmuLock.readers.contains(current)
+        let t = current
+        // The holder bookkeeping changes under `harness` in threads mode (Model.lockThreaded).
+        let ok = harnessLocked { mode == .exclusive ? vm.mmuLock.writer == t : vm.mmuLock.readers.contains(t) }
         if !ok { report(.invariant(.T8, "vm\(vm.id) \(what) without mmu_lock held for \(mode == .exclusive ? "write" : "read")")) }
     }
 }
