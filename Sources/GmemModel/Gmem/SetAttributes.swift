@@ -215,7 +215,7 @@ extension Model {
                 report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") zapped \(w.targetTypeZaps) mapping(s) already of the target type"))
             }
             // Only the first violation is reported (the checker stops there too).
-            if findings.isEmpty, let gfn = oldTypeMappingLeft(inode, w) {
+            if harnessLocked({ findings.isEmpty }), let gfn = oldTypeMappingLeft(inode, w) {
                 report(.invariant(.K3, "conversion to \(w.toPrivate ? "private" : "shared") left a \(w.toPrivate ? "shared" : "private") mapping of gfn \(gfn) in range"))
             }
         case .err(let e, let off):
