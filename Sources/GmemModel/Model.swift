@@ -165,6 +165,9 @@ public final class Model {
         conversions.deallocate()
     }
 
+    /// Threads mode: the lock each OS-blocked logical thread waits for (under `harness`).
+    var threadedWaits: [Int: (ModelLock, LockMode)] = [:]
+
     /// Every memslot created in this run, for `deinit` (harness bookkeeping, under `harness`).
     var allSlots: [Memslot] = []
 
@@ -295,14 +298,40 @@ public final class Model {
         let r = harness.withLock { lockdep.validate(l, mode, thread: t) }
         if let fatal = r.fatal { throw ModelAbort(fatal) }
         if let inv = r.inversion { report(inv) }
+        harness.withLock { threadedWaits[t] = (l, mode) }
         if !l.acquireOS(mode, timeoutMs: ModelLock.threadedTimeoutMs) {
-            throw ModelAbort(Finding(kind: .deadlock, id: l.cls.name,
-                                     message: "t\(t) waited \(ModelLock.threadedTimeoutMs) ms for \(l.label) (\(mode)) (threads mode)"))
+            let f = harness.withLock { () -> Finding in
+                defer { threadedWaits[t] = nil }
+                return threadedDeadlock(from: t)
+            }
+            throw ModelAbort(f)
         }
         harness.withLock {
+            threadedWaits[t] = nil
             l.record(mode, by: t)
             lockdep.push(l, mode, thread: t)
         }
+    }
+
+    /// The wait-for chain of a timed-out wait, as the deterministic scheduler reports it (the
+    /// signature names the lock classes of the cycle, so a deadlock has one signature in both
+    /// modes). Under `harness`.
+    private func threadedDeadlock(from start: Int) -> Finding {
+        var parts: [String] = []
+        var classes = Set<String>()
+        var seen = Set<Int>()
+        var t = start
+        while !seen.contains(t), let (l, mode) = threadedWaits[t] {
+            seen.insert(t)
+            classes.insert(l.cls.name)
+            let holders = l.writer >= 0 ? [l.writer] : l.readers
+            parts.append("t\(t) waits for \(l.label) (\(mode == .shared ? "shared" : "exclusive")) held by \(holders.map { "t\($0)" }.joined(separator: ","))")
+            guard let h = holders.first(where: { threadedWaits[$0] != nil }) else { break }
+            t = h
+        }
+        let closed = t == start && seen.count > 1
+        return Finding(kind: .deadlock, id: classes.sorted().joined(separator: "+"),
+                       message: parts.joined(separator: "; ") + (closed ? ": wait-for cycle" : "") + " (threads mode, no progress in \(ModelLock.threadedTimeoutMs) ms)")
     }
 
     private func unlockThreaded(_ l: ModelLock) {
