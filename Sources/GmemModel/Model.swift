@@ -240,7 +240,7 @@ public final class Model {
         if let inv = r.inversion { report(inv) }
         var queued = false
         defer { if queued { l.waitingWriters -= 1 } }
-        while !l.available(mode) {
+        while !l.available(mode, by: t) {
             if mode == .exclusive && !queued && scheduler != nil {
                 queued = true
                 l.waitingWriters += 1
@@ -299,6 +299,20 @@ public final class Model {
         if let fatal = r.fatal { throw ModelAbort(fatal) }
         if let inv = r.inversion { report(inv) }
         harness.withLock { threadedWaits[t] = (l, mode) }
+        // SRCU (see ModelLock.available): a new read section lets a pending synchronize_srcu
+        // in first; the pthread rwlock prefers readers and would starve it.
+        if l.cls == .srcu {
+            if mode == .exclusive {
+                harness.withLock { l.waitingWriters += 1 }
+            } else if !waitForSrcuWriters(l, t) {
+                let f = harness.withLock { () -> Finding in
+                    defer { threadedWaits[t] = nil }
+                    return threadedDeadlock(from: t)
+                }
+                throw ModelAbort(f)
+            }
+        }
+        defer { if l.cls == .srcu && mode == .exclusive { harness.withLock { l.waitingWriters -= 1 } } }
         if !l.acquireOS(mode, timeoutMs: ModelLock.threadedTimeoutMs) {
             let f = harness.withLock { () -> Finding in
                 defer { threadedWaits[t] = nil }
@@ -311,6 +325,17 @@ public final class Model {
             l.record(mode, by: t)
             lockdep.push(l, mode, thread: t)
         }
+    }
+
+    /// Threads mode, a new SRCU read section: wait (bounded) while a synchronize_srcu waits.
+    private func waitForSrcuWriters(_ l: ModelLock, _ t: Int) -> Bool {
+        var waited = 0
+        while harness.withLock({ l.waitingWriters > 0 && !l.readers.contains(t) }) {
+            if waited >= ModelLock.threadedTimeoutMs * 10 { return false }
+            ModelLock.nap()
+            waited += 1
+        }
+        return true
     }
 
     /// The wait-for chain of a timed-out wait, as the deterministic scheduler reports it (the

@@ -45,12 +45,21 @@ public final class ModelLock: @unchecked Sendable {
     /// Deterministic mode: logical threads sleeping for it exclusively (Model.lock).
     public internal(set) var waitingWriters = 0
 
-    /// Whether `mode` could be granted now (ignoring the requester's own holds). A sleeping
-    /// writer blocks new readers of an rw_semaphore (rwsem_down_read_slowpath() queues behind
-    /// waiters once the writer set RWSEM_FLAG_HANDOFF), which is what turns a read-read AB-BA
-    /// into a real deadlock; rwlock_t readers (mmu_lock, read-recursive) are not held back.
-    public func available(_ mode: LockMode) -> Bool {
-        mode == .shared ? writer < 0 && (waitingWriters == 0 || cls.readRecursive) : isFree
+    /// Whether `mode` could be granted to logical thread `t` now (ignoring its own holds). A
+    /// sleeping writer blocks new readers of an rw_semaphore (rwsem_down_read_slowpath() queues
+    /// behind waiters once the writer set RWSEM_FLAG_HANDOFF), which is what turns a read-read
+    /// AB-BA into a real deadlock; rwlock_t readers (mmu_lock, read-recursive) are not held back.
+    /// SRCU: synchronize_srcu() waits only for the read sections that predate it and always
+    /// completes; the model's stand-in (a writer on this lock) would starve behind a stream of
+    /// new sections (a vCPU retrying its fault on a slot being deleted), so a *new* section waits
+    /// for a pending synchronize while a nested one never does. The only synchronizer
+    /// (slotDelete) holds slots_lock, which no fresh reader holds, so this adds no deadlock.
+    public func available(_ mode: LockMode, by t: Int) -> Bool {
+        guard mode == .shared else { return isFree }
+        if writer >= 0 { return false }
+        if waitingWriters == 0 { return true }
+        if cls == .srcu { return readers.contains(t) }
+        return cls.readRecursive
     }
 
     /// Bookkeeping: `t` now holds it (deterministic mode: before acquireOS; threads mode:
@@ -96,4 +105,7 @@ public final class ModelLock: @unchecked Sendable {
     }
 
     func releaseOS() { pthread_rwlock_unlock(rw) }
+
+    /// Threads mode: a 100 µs sleep between polls of the model's own bookkeeping.
+    static func nap() { usleep(100) }
 }

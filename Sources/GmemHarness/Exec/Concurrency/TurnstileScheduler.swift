@@ -73,7 +73,7 @@ final class TurnstileScheduler: ModelScheduler, @unchecked Sendable {
     private func runnable(_ s: Int) -> Bool {
         switch threads[s].state {
         case .done: return false
-        case .blocked(let l, let m): return l.available(m)
+        case .blocked(let l, let m): return l.available(m, by: threads[s].id)
         case .ready: return threads[s].inOp || threads[s].next < threads[s].ops.count
         }
     }
