@@ -25,9 +25,10 @@ extension Model {
         // Do not truncate: what to do is userspace's decision (MF_DELAYED).
         try gmemInvalidateEnd(inode, start, end)
         unlock(inode.invalidateLock)
+        // Checked with the folio still locked: a punch or close may truncate it once it is not.
+        if !folio.inFilemap { report(.invariant(.G14, "memory failure truncated gmem\(inode.id) index \(page)")) }
         unlock(folio.lock)
         folioPut(folio, .caller)
-        if !folio.inFilemap { report(.invariant(.G14, "memory failure truncated gmem\(inode.id) index \(page)")) }
         if attrsChangedWithoutStore(inode, attrsBefore, stores) { report(.invariant(.G12, "memory failure changed attributes")) }
         return .ok
     }
