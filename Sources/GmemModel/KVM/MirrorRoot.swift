@@ -23,19 +23,40 @@ public final class KvmTdx {
     public enum State: String, Sendable {
         case uninitialized = "UNINITIALIZED", initialized = "INITIALIZED", runnable = "RUNNABLE"
     }
-    public internal(set) var state: State = .uninitialized
+    /// Threads mode: `state`, `td`, `preFaultAllowed` and `waitForSeptZap` are read by vCPUs
+    /// without the locks finalize / teardown / the zap hold (READ_ONCE + smp_rmb pairs, and
+    /// 6.19's vCPU-mutex guard the model does not take): `sync`.
+    public internal(set) var state: State {
+        get { sync.lock(); defer { sync.unlock() }; return _state }
+        set { sync.lock(); _state = newValue; sync.unlock() }
+    }
+    private var _state: State = .uninitialized
     /// The TDX module's TD (nil before KVM_TDX_INIT_VM).
-    public internal(set) var td: TdxTD?
+    public internal(set) var td: TdxTD? {
+        get { sync.lock(); defer { sync.unlock() }; return _td }
+        set { sync.lock(); _td = newValue; sync.unlock() }
+    }
+    private var _td: TdxTD? = nil
     /// kvm->arch.pre_fault_allowed (set after RUNNABLE, smp_wmb()).
-    public internal(set) var preFaultAllowed = false
+    public internal(set) var preFaultAllowed: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _preFaultAllowed }
+        set { sync.lock(); _preFaultAllowed = newValue; sync.unlock() }
+    }
+    private var _preFaultAllowed: Bool = false
     /// kvm_tdx->wait_for_sept_zap: vCPUs may not enter while a zap retries with them kicked.
-    public internal(set) var waitForSeptZap = false
+    public internal(set) var waitForSeptZap: Bool {
+        get { sync.lock(); defer { sync.unlock() }; return _waitForSeptZap }
+        set { sync.lock(); _waitForSeptZap = newValue; sync.unlock() }
+    }
+    private var _waitForSeptZap: Bool = false
     /// <= 6.18: pages mirrored but not yet PAGE.ADDed (the premap design).
     public internal(set) var nrPremapped = 0
     /// 6.19+: kvm_tdx->page_add_src, the populate source for PAGE.ADD inside the mirror install.
     var pageAddSrc: UnsafeMutableRawPointer?
 
-    init() {}
+    let sync: ModelSync
+
+    init(sync: ModelSync) { self.sync = sync }
 
     /// is_hkid_assigned()
     public var hkidAssigned: Bool { td?.hkid != nil }

@@ -8,7 +8,7 @@ extension Model {
         case .tdx:
             // tdx_vm_init(): state UNINITIALIZED, no HKID until KVM_TDX_INIT_VM.
             let vm = VM(id: id, type: .tdx, ops: TdxOps(), sync: sync)
-            vm.tdx = KvmTdx()
+            vm.tdx = KvmTdx(sync: sync)
             vms[id] = vm
         }
         return .ok
